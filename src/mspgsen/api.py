@@ -1,0 +1,165 @@
+"""The Python API: configure, train, sample, evaluate, and what is available. The CLI is a thin layer over it.
+
+>>> from mspgsen import api
+>>> config = api.configure(model="wgan-gp", data="grid25", steps=2000)
+>>> result = api.train(config)
+>>> result.metrics["modes_covered"]
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mspgsen.config import RunConfig, load_yaml, resolve, save_yaml
+from mspgsen.controllers import build_controllers
+from mspgsen.data import DATASETS, load_data
+from mspgsen.errors import UserError
+from mspgsen.families import FAMILIES
+from mspgsen.report.outputs import evaluate_points, finish_run, save_samples_figure, write_metrics, write_preview
+from mspgsen.sampling import draw, load_generator
+from mspgsen.training.device import resolve_device
+from mspgsen.training.logger import RunLogger
+from mspgsen.training.loop import train_loop
+from mspgsen.training.rundir import existing_run_dir, new_run_dir
+from mspgsen.training.seeding import seed_everything
+from mspgsen.training.snapshot import resume_run
+from mspgsen.training.state import TrainingState
+
+# Flags of `configure` and the config keys they set.
+FLAG_KEYS = {
+    "model": "model.name", "data": "data.name", "data_root": "data.root", "image_size": "data.image_size",
+    "steps": "train.steps", "batch_size": "train.batch_size", "seed": "train.seed", "device": "train.device",
+    "precision": "train.precision", "out": "train.out",
+}
+# What may differ between a run and its resumption; everything else must match the saved config.
+RESUMABLE_KEYS = {"train.steps", "train.device", "train.precision", "train.log_every", "train.sample_every",
+                  "train.checkpoint_every", "train.eval_samples", "train.progress", "train.out", "data.root"}
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    completed: bool  # False when a signal stopped the run early (it can be resumed)
+    metrics: dict[str, Any] | None  # the 2-D mode metrics for point data
+
+
+def configure(config_file: str | Path | None = None, overrides: list[str] = (), base_run: str | Path | None = None,
+              **flags: Any) -> RunConfig:
+    """Resolve a RunConfig: family defaults < base run's config < config file < flags < `key=value` overrides."""
+    unknown = set(flags) - set(FLAG_KEYS)
+    if unknown:
+        raise TypeError(f"unknown flags: {', '.join(sorted(unknown))}")
+    sources = []
+    if base_run is not None:
+        sources.append(load_yaml(existing_run_dir(base_run).config))
+    if config_file is not None:
+        sources.append(load_yaml(config_file))
+    flag_overrides = [f"{FLAG_KEYS[name]}={value}" for name, value in flags.items() if value is not None]
+    return resolve(sources, [*flag_overrides, *overrides])
+
+
+def train(config: RunConfig, resume: bool = False) -> TrainResult:
+    """Train `config`; with `resume`, continue the run in `config.train.out` exactly where it stopped."""
+    device = resolve_device(config.train.device)
+    family = FAMILIES.get(config.model.name)(config.model)
+    source = load_data(config.data)
+    family.check_shape(source.shape)
+    if resume:
+        if not config.train.out:
+            raise UserError("--resume needs --out naming the run folder to continue.")
+        run = existing_run_dir(config.train.out, need_checkpoint=True)
+        _check_resumable(load_yaml(run.config), config)
+    else:
+        run = new_run_dir(config.train.out, family.name, config.data.name)
+    config = dataclasses.replace(config, train=dataclasses.replace(config.train, out=str(run.path)))
+    save_yaml(config, run.config)
+    seed_everything(config.train.seed)
+    stream = source.stream(config.train.batch_size, config.train.seed, device)
+    state = TrainingState(family, source.shape, config, device, stream, build_controllers(config.train.controllers))
+    if resume:
+        resume_run(state, run)
+    print(f"{'resuming' if resume else 'training'} {family.name} on {source.describe()} — "
+          f"{config.train.steps} steps on {device} → {run.path}", flush=True)
+    logger = RunLogger(run, config.train.steps, state.step, config.train.batch_size, config.train.progress)
+    try:
+        completed = train_loop(state, config, run, logger, lambda s: write_preview(s, run, source))
+    finally:
+        logger.close()
+    metrics = finish_run(state, run, source, config.train.eval_samples) if completed else None
+    return TrainResult(run.path, state.step, completed, metrics)
+
+
+def sample(run_dir: str | Path, n: int, out: str | Path, seed: int = 0, device: str = "cpu") -> Path:
+    """Write `n` samples of a run's generator (EMA when kept) to a .png grid or an .npz array."""
+    out = Path(out)
+    if out.suffix not in (".png", ".npz"):
+        raise UserError(f"--out must end in .png (a grid or scatter plot) or .npz (an array), got {out.name!r}.")
+    if n < 1:
+        raise UserError(f"--n must be at least 1, got {n}.")
+    loaded = load_generator(existing_run_dir(run_dir), resolve_device(device))
+    samples = draw(loaded.family, loaded.generator, loaded.shape, n, seed, resolve_device(device))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".npz":
+        _save_npz(samples, out)
+    else:
+        source = load_data(loaded.config.data) if loaded.shape.kind == "points" else None
+        save_samples_figure(samples, out, source, f"{loaded.family.name}, step {loaded.step}, {n} samples")
+    return out
+
+
+def evaluate(run_dir: str | Path, num_samples: int | None = None, seed: int = 0, device: str = "cpu") -> dict[str, Any]:
+    """The 2-D mode metrics of a run's generator; written to the run's metrics.json."""
+    run = existing_run_dir(run_dir)
+    loaded = load_generator(run, resolve_device(device))
+    if loaded.shape.kind != "points":
+        raise UserError("image metrics (FID, IS, KID, precision/recall) are not available yet; "
+                        "`mspgsen evaluate` currently measures runs on 2-D point data.")
+    source = load_data(loaded.config.data)
+    metrics = evaluate_points(loaded.family, loaded.generator, loaded.shape, source, resolve_device(device),
+                              num_samples or loaded.config.train.eval_samples, seed)
+    metrics.update(step=loaded.step, generator="ema" if loaded.ema else "raw")
+    write_metrics(run, {"modes2d": metrics})
+    return metrics
+
+
+def models() -> list[dict[str, Any]]:
+    """Every registered family with its aliases, summary and default config."""
+    return [{"name": name, "aliases": FAMILIES.aliases_of(name), "summary": cls.summary,
+             "defaults": dataclasses.asdict(cls.Config())} for name, cls in FAMILIES]
+
+
+def datasets() -> list[dict[str, str]]:
+    return [{"name": name, "description": entry.description} for name, entry in DATASETS]
+
+
+def _check_resumable(saved: dict[str, Any], config: RunConfig) -> None:
+    before, after = _flat(resolve([saved]).to_dict()), _flat(config.to_dict())
+    changed = [key for key in after if key not in RESUMABLE_KEYS and before.get(key) != after[key]]
+    if changed:
+        key = changed[0]
+        raise UserError(f"cannot change {key} when resuming (the run has {before.get(key)!r}, got {after[key]!r}); "
+                        f"only {', '.join(sorted(RESUMABLE_KEYS))} may change. Start a new run instead.")
+
+
+def _flat(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _save_npz(samples: torch.Tensor, out: Path) -> None:
+    if samples.dim() == 2:
+        np.savez(out, points=samples.numpy().astype(np.float32))
+        return
+    pixels = ((samples.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    np.savez(out, images=pixels.permute(0, 2, 3, 1).numpy())

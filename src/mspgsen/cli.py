@@ -1,0 +1,130 @@
+"""The `mspgsen` command: parses arguments, calls the API, prints. Bad input exits with code 2."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from mspgsen.errors import UserError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except UserError as err:
+        print(f"mspgsen: error: {err}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mspgsen", description="Train, sample and evaluate GANs.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a model (or resume a run)")
+    train.add_argument("--model", help="model family (see `mspgsen list`); default dcgan")
+    train.add_argument("--data", help="data set name, folder of images or .npz file; default grid25")
+    train.add_argument("--config", help="YAML file with model/data/train sections")
+    train.add_argument("--steps", help="generator updates")
+    train.add_argument("--batch-size", help="samples per batch")
+    train.add_argument("--image-size", help="S or HxW; images are resized/cropped to it")
+    train.add_argument("--out", help="run folder (default runs/NNNNN-<model>-<data>)")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    train.add_argument("--device", help="auto | cpu | cuda | cuda:N")
+    train.add_argument("--precision", help="fp32 | bf16")
+    train.add_argument("--seed", help="random seed")
+    train.add_argument("--data-root", help="folder holding named data sets (default $MSPGSEN_DATA or ./data)")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="any config key, e.g. --set model.optim_d.lr=1e-4 (repeatable)")
+    train.add_argument("--dry-run", action="store_true", help="print the resolved config and stop")
+    train.set_defaults(handler=_train)
+
+    sample = commands.add_parser("sample", help="draw samples from a trained run")
+    sample.add_argument("--run", required=True, help="run folder")
+    sample.add_argument("--n", type=int, default=64, help="number of samples")
+    sample.add_argument("--out", required=True, help="output .png (grid or scatter plot) or .npz")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--device", default="cpu")
+    sample.set_defaults(handler=_sample)
+
+    evaluate = commands.add_parser("evaluate", help="measure a trained run")
+    evaluate.add_argument("--run", required=True, help="run folder")
+    evaluate.add_argument("--n", type=int, default=None, help="samples to draw (default: the run's eval_samples)")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--device", default="cpu")
+    evaluate.set_defaults(handler=_evaluate)
+
+    listing = commands.add_parser("list", help="show models, data sets and their defaults")
+    listing.set_defaults(handler=_list)
+    return parser
+
+
+def _train(args: argparse.Namespace) -> int:
+    from mspgsen import api
+
+    config = api.configure(
+        config_file=args.config, overrides=args.set, base_run=args.out if args.resume else None,
+        model=args.model, data=args.data, steps=args.steps, batch_size=args.batch_size, image_size=args.image_size,
+        out=args.out, device=args.device, precision=args.precision, seed=args.seed, data_root=args.data_root)
+    if args.dry_run:
+        import yaml
+
+        print(yaml.safe_dump(config.to_dict(), sort_keys=False), end="")
+        return 0
+    result = api.train(config, resume=args.resume)
+    if not result.completed:
+        print(f"stopped at step {result.step}; continue with: mspgsen train --resume --out {result.run_dir}")
+        return 0
+    print(f"run folder: {result.run_dir}")
+    if result.metrics:
+        print(_coverage_line(result.metrics))
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from mspgsen import api
+
+    path = api.sample(args.run, args.n, args.out, seed=args.seed, device=args.device)
+    print(f"wrote {args.n} samples to {path}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from mspgsen import api
+
+    metrics = api.evaluate(args.run, num_samples=args.n, seed=args.seed, device=args.device)
+    print(_coverage_line(metrics))
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from mspgsen import api
+
+    print("models:")
+    for model in api.models():
+        aliases = f" (alias {', '.join(model['aliases'])})" if model["aliases"] else ""
+        print(f"  {model['name']}{aliases}: {model['summary']}")
+        print(f"      {_defaults_line(model['defaults'])}")
+    print("data sets (or give a folder of images / an .npz file):")
+    for dataset in api.datasets():
+        print(f"  {dataset['name']}: {dataset['description']}")
+    return 0
+
+
+def _defaults_line(defaults: dict) -> str:
+    optim = lambda o: f"{o['name']}(lr={o['lr']:g}" + (f", betas={tuple(o['betas'])})" if o["name"] != "rmsprop" else ")")
+    extras = {k: v for k, v in defaults.items() if k not in ("name", "optim_g", "optim_d")}
+    return (f"G {optim(defaults['optim_g'])}, D {optim(defaults['optim_d'])}, "
+            + ", ".join(f"{k}={v}" for k, v in extras.items()))
+
+
+def _coverage_line(metrics: dict) -> str:
+    from mspgsen.metrics import ModeCoverage
+
+    fields = {k: metrics[k] for k in ("modes_covered", "num_modes", "high_quality", "kl", "num_samples")}
+    return ModeCoverage(**fields).line()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""Run configuration: typed dataclasses, YAML files and `--set key=value` overrides.
+
+A run's configuration has three sections. `model` is the family's own dataclass (each family
+extends `FamilyConfig` with its defaults and extra keys), `data` and `train` are shared. The
+resolved configuration is written to every run folder, so a run can be resumed, sampled or
+evaluated from that file alone.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+from mspgsen.errors import UserError
+
+
+@dataclass
+class OptimizerConfig:
+    name: Literal["adam", "adamw", "rmsprop"] = "adam"
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)  # Adam/AdamW only
+    weight_decay: float = 0.0
+
+
+@dataclass
+class FamilyConfig:
+    """Keys every family has; a family subclasses this to change defaults and add its own."""
+
+    name: str = "dcgan"
+    latent_dim: int | None = None  # None: 100 for images, 8 for 2-D points
+    width: int = 64  # channels of the widest-resolution conv stage (DCGAN's ngf/ndf)
+    mlp_width: int = 256  # hidden units of the MLP networks used on 2-D points
+    mlp_depth: int = 3  # hidden layers of those MLPs
+    n_critic: int = 1  # discriminator steps per generator step
+    optim_g: OptimizerConfig = field(default_factory=OptimizerConfig)
+    optim_d: OptimizerConfig = field(default_factory=OptimizerConfig)
+    ema_decay: float = 0.999  # EMA of generator weights; 0 turns it off
+
+
+@dataclass
+class DataConfig:
+    name: str = "grid25"  # a data set (see `mspgsen list`), a folder of images or an .npz file
+    root: str | None = None  # where named data sets live; default $MSPGSEN_DATA, else ./data
+    download: bool = True  # let torchvision fetch a named set whose files are missing
+    split: Literal["train", "test"] = "train"
+    image_size: str | None = None  # "S" or "HxW"; default: the source's own size
+    resize: Literal["resize-crop", "resize", "center-crop"] = "resize-crop"
+    channels: int | None = None  # 1 or 3; default: the source's own
+    on_corrupt: Literal["error", "skip"] = "error"  # what an unreadable image does
+    limit: int | None = None  # keep only the first N images (quick experiments)
+    std: float | None = None  # 2-D mixtures: std of each Gaussian (ring8 0.01, grid25 0.05)
+    radius: float | None = None  # ring8: radius of the circle of centres (1)
+    spacing: float | None = None  # grid25: distance between neighbouring centres (2)
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 3000  # generator updates
+    batch_size: int = 128
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    precision: Literal["fp32", "bf16"] = "fp32"  # bf16 autocasts the forward passes
+    out: str | None = None  # run folder; default runs/NNNNN-<model>-<data>
+    log_every: int = 50  # steps between indicator collection (progress bar, TensorBoard, controllers)
+    sample_every: int = 500  # steps between sample grids / scatter plots
+    checkpoint_every: int = 1000  # steps between resume checkpoints
+    eval_samples: int = 2500  # samples for the 2-D mode metrics at the end of a run
+    controllers: list[str] = field(default_factory=list)  # training controllers, by name
+    progress: bool = True  # show a progress bar
+
+
+@dataclass
+class RunConfig:
+    model: FamilyConfig
+    data: DataConfig
+    train: TrainConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(dataclasses.asdict(self))
+
+
+POSITIVE_KEYS = {
+    "train.steps", "train.batch_size", "train.log_every", "train.sample_every",
+    "train.checkpoint_every", "train.eval_samples", "model.width", "model.mlp_width",
+    "model.mlp_depth", "model.n_critic", "model.latent_dim", "data.limit",
+}
+
+
+def resolve(sources: list[dict[str, Any]], overrides: list[str] = ()) -> RunConfig:
+    """Merge config mappings (later wins) and `key=value` overrides into a validated RunConfig."""
+    from mspgsen.families import FAMILIES  # families subclass FamilyConfig, so import late
+
+    raw: dict[str, Any] = {}
+    for source in sources:
+        _merge(raw, _expand_shorthand(source))
+    for item in overrides:
+        key, value = parse_override(item)
+        _set_path(raw, key, value)
+    model_raw = dict(raw.get("model") or {})
+    family = FAMILIES.get(model_raw.get("name", FamilyConfig.name))
+    model_raw["name"] = family.name
+    unknown = set(raw) - {"model", "data", "train"}
+    if unknown:
+        _unknown_key(sorted(unknown)[0], ["model", "data", "train"], "")
+    config = RunConfig(
+        model=from_mapping(family.Config, model_raw, "model"),
+        data=from_mapping(DataConfig, raw.get("data") or {}, "data"),
+        train=from_mapping(TrainConfig, raw.get("train") or {}, "train"),
+    )
+    _check_positive(config)
+    return config
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"config file {path} does not exist; check the path given to --config.")
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise UserError(f"config file {path} is not valid YAML: {err}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise UserError(f"config file {path} must hold a mapping with sections model/data/train.")
+    return loaded
+
+
+def save_yaml(config: RunConfig, path: Path) -> None:
+    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        raise UserError(f"--set expects key=value (e.g. train.steps=500), got {item!r}.")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError:
+        parsed = value
+    return key.strip(), parsed
+
+
+def from_mapping(cls: type, mapping: Any, prefix: str) -> Any:
+    """Build dataclass `cls` from a mapping, naming the full key of anything wrong."""
+    if not isinstance(mapping, dict):
+        raise UserError(f"config section {prefix!r} must be a mapping, got {mapping!r}.")
+    hints = get_type_hints(cls)
+    names = [f.name for f in fields(cls)]
+    values = {}
+    for key, value in mapping.items():
+        if key not in names:
+            _unknown_key(key, names, prefix)
+        values[key] = _coerce(value, hints[key], f"{prefix}.{key}")
+    return cls(**values)
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in (Union, types.UnionType):
+        if value is None or (isinstance(value, str) and value.lower() in ("null", "none")):
+            if type(None) in args:
+                return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], key)
+    if origin is Literal:
+        if value not in args:
+            raise UserError(f"config key {key!r} must be one of {', '.join(map(str, args))}; got {value!r}.")
+        return value
+    if is_dataclass(tp):
+        return from_mapping(tp, value, key)
+    if origin in (tuple, list):
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
+            raise UserError(f"config key {key!r} must be a list, got {value!r}.")
+        if origin is tuple and len(items) != len(args):
+            raise UserError(f"config key {key!r} needs {len(args)} values, got {value!r}.")
+        item_types = args if origin is tuple else [args[0]] * len(items)
+        coerced = [_coerce(v, t, key) for v, t in zip(items, item_types)]
+        return tuple(coerced) if origin is tuple else coerced
+    return _coerce_scalar(value, tp, key)
+
+
+def _coerce_scalar(value: Any, tp: type, key: str) -> Any:
+    try:
+        if tp is bool:
+            if isinstance(value, bool):
+                return value
+            lowered = str(value).strip().lower()
+            if lowered in ("true", "yes", "1", "on"):
+                return True
+            if lowered in ("false", "no", "0", "off"):
+                return False
+            raise ValueError
+        if tp is int:
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(value) if isinstance(value, str) else value
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            return int(number)
+        if tp is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if tp is str:
+            if isinstance(value, (dict, list)):
+                raise ValueError
+            return str(value)
+    except (TypeError, ValueError):
+        raise UserError(f"config key {key!r} must be {tp.__name__}, got {value!r}.") from None
+    return value
+
+
+def _unknown_key(key: str, valid: list[str], prefix: str) -> None:
+    full = f"{prefix}.{key}" if prefix else key
+    close = difflib.get_close_matches(str(key), valid, n=1)
+    hint = f" Did you mean {(prefix + '.' if prefix else '') + close[0]!r}?" if close else ""
+    where = f"under {prefix!r}" if prefix else "at the top level"
+    raise UserError(f"unknown config key {full!r}.{hint} Valid keys {where}: {', '.join(valid)}.")
+
+
+def _check_positive(config: RunConfig) -> None:
+    for key in POSITIVE_KEYS:
+        section, name = key.split(".")
+        value = getattr(getattr(config, section), name)
+        if value is not None and value < 1:
+            raise UserError(f"config key {key!r} must be at least 1, got {value}.")
+    if not 0 <= config.model.ema_decay < 1:
+        raise UserError(f"model.ema_decay must be in [0, 1), got {config.model.ema_decay}.")
+
+
+def _expand_shorthand(source: dict[str, Any]) -> dict[str, Any]:
+    """Allow `model: dcgan` and `data: mnist` as short for `{name: ...}`."""
+    expanded = dict(source)
+    for section in ("model", "data"):
+        if isinstance(expanded.get(section), str):
+            expanded[section] = {"name": expanded[section]}
+    return expanded
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any]) -> None:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _set_path(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = raw
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise UserError(f"cannot set {dotted!r}: {part!r} is not a section.")
+        node = child
+    node[parts[-1]] = value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

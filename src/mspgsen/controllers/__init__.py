@@ -1,0 +1,4 @@
+"""Training controllers, registered by name (APFL, the DQN balancer and others arrive here)."""
+from mspgsen.controllers.base import CONTROLLERS, Controller, build_controllers, register_controller
+
+__all__ = ["CONTROLLERS", "Controller", "build_controllers", "register_controller"]

@@ -1,0 +1,39 @@
+"""Training controllers: plug-ins that read the collected indicators and turn the loop's knobs.
+
+Once per tick (every `train.log_every` steps) the loop hands each controller the averaged
+indicators of the tick and the knobs. A controller changes knobs and nothing else, says what it
+did (a dict, logged beside the indicators), and keeps any state it needs in `state_dict`, which
+goes into checkpoints so that a resumed run continues exactly.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from mspgsen.registry import Registry
+from mspgsen.training.knobs import Knobs
+
+
+class Controller:
+    name: str = ""
+
+    def act(self, step: int, indicators: dict[str, float], knobs: Knobs) -> dict[str, float]:
+        """Adjust `knobs`; return the actions taken as named numbers (empty when none)."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+
+CONTROLLERS: Registry[type[Controller]] = Registry("controller")
+
+
+def register_controller(cls: type[Controller]) -> type[Controller]:
+    CONTROLLERS.register(cls.name, cls)
+    return cls
+
+
+def build_controllers(names: list[str]) -> list[Controller]:
+    return [CONTROLLERS.get(name)() for name in names]

@@ -1,0 +1,71 @@
+"""The common shape of the seed-002 families: one G, one D, an adversarial loss and its regularisers.
+
+A family in this mould declares a NetSpec (norms, spectral norm, attention), a loss and, where
+it has them, a gradient-penalty weight or a clipping limit. Everything else is shared.
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from mspgsen.data.base import DataShape
+from mspgsen.families.base import Family
+from mspgsen.nn import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator, NetSpec
+from mspgsen.objectives import AdversarialLoss, clip_weights, gradient_penalty
+from mspgsen.training.knobs import Knobs
+from mspgsen.training.phases import Phase, StepContext, Terms
+
+
+class AdversarialFamily(Family):
+    net_spec: ClassVar[NetSpec] = NetSpec()
+    loss: ClassVar[AdversarialLoss]
+
+    def gp_weight(self) -> float:
+        return getattr(self.config, "gp_weight", 0.0)
+
+    def clip_value(self) -> float:
+        return getattr(self.config, "clip_value", 0.0)
+
+    def build_networks(self, shape: DataShape) -> dict[str, nn.Module]:
+        cfg, spec, latent = self.config, self.net_spec, self.latent_dim(shape)
+        if shape.kind == "points":
+            return {"G": MLPGenerator(latent, shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec),
+                    "D": MLPDiscriminator(shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec)}
+        return {"G": ConvGenerator(shape, latent, cfg.width, spec), "D": ConvDiscriminator(shape, cfg.width, spec)}
+
+    def default_knobs(self) -> Knobs:
+        knobs = super().default_knobs()
+        if self.gp_weight():
+            knobs.loss_weights["D/gp"] = self.gp_weight()
+        return knobs
+
+    def phases(self) -> list[Phase]:
+        clip = self._clip if self.clip_value() else None
+        return [Phase("D", "D", ("D",), self.discriminator_terms, after_step=clip),
+                Phase("G", "G", ("G",), self.generator_terms)]
+
+    def discriminator_terms(self, ctx: StepContext) -> Terms:
+        real = ctx.real().x
+        with torch.no_grad():
+            fake = ctx.nets["G"](ctx.latents(len(real)))
+        real_in, fake_in = _with_noise(real, ctx.knobs.noise_std), _with_noise(fake, ctx.knobs.noise_std)
+        real_scores, fake_scores = ctx.nets["D"](real_in), ctx.nets["D"](fake_in)
+        ctx.report("D(x)", self.loss.readout(real_scores))
+        ctx.report("D(G(z))", self.loss.readout(fake_scores))
+        terms = {"D/adv": self.loss.discriminator(real_scores, fake_scores)}
+        if self.gp_weight():
+            terms["D/gp"] = gradient_penalty(ctx.nets["D"], real_in, fake_in)
+        return terms
+
+    def generator_terms(self, ctx: StepContext) -> Terms:
+        fake = ctx.nets["G"](ctx.latents())
+        return {"G/adv": self.loss.generator(ctx.nets["D"](_with_noise(fake, ctx.knobs.noise_std)))}
+
+    def _clip(self, ctx: StepContext) -> None:
+        clip_weights(ctx.nets["D"], self.clip_value())
+
+
+def _with_noise(x: torch.Tensor, std: float) -> torch.Tensor:
+    return x + std * torch.randn_like(x) if std > 0 else x

@@ -1,0 +1,74 @@
+"""The family interface: networks for a data shape, their optimisers, the phases of a step.
+
+A family registers itself by name with `@register_family`; the loop only talks to this
+interface, so a new family is a new module here and nothing else.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from mspgsen.config import FamilyConfig, OptimizerConfig
+from mspgsen.data.base import DataShape
+from mspgsen.errors import UserError
+from mspgsen.registry import Registry
+from mspgsen.training.knobs import Knobs
+from mspgsen.training.phases import Phase
+
+IMAGE_LATENT_DIM = 100  # DCGAN's z
+POINT_LATENT_DIM = 8
+
+
+@dataclass(frozen=True)
+class OptimizerPlan:
+    networks: tuple[str, ...]
+    config: OptimizerConfig
+
+
+class Family:
+    name: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    summary: ClassVar[str] = ""
+    Config: ClassVar[type[FamilyConfig]] = FamilyConfig
+    generator_key: ClassVar[str] = "G"  # the network that samples; its EMA copy is kept
+
+    def __init__(self, config: FamilyConfig):
+        self.config = config
+
+    def latent_dim(self, shape: DataShape) -> int:
+        if self.config.latent_dim is not None:
+            return self.config.latent_dim
+        return POINT_LATENT_DIM if shape.kind == "points" else IMAGE_LATENT_DIM
+
+    def check_shape(self, shape: DataShape) -> None:
+        """Raise UserError for a data shape this family cannot model."""
+        if shape.kind == "images" and shape.channels not in (1, 3):
+            raise UserError(f"{self.name} models 1- or 3-channel images, not {shape.channels}; "
+                            "set data.channels=1 or 3.")
+
+    def build_networks(self, shape: DataShape) -> dict[str, nn.Module]:
+        raise NotImplementedError
+
+    def optimizers(self) -> dict[str, OptimizerPlan]:
+        return {"G": OptimizerPlan(("G",), self.config.optim_g), "D": OptimizerPlan(("D",), self.config.optim_d)}
+
+    def phases(self) -> list[Phase]:
+        raise NotImplementedError
+
+    def default_knobs(self) -> Knobs:
+        return Knobs(repeats={"D": self.config.n_critic, "G": 1})
+
+    @torch.no_grad()
+    def generate(self, nets: nn.ModuleDict | dict[str, nn.Module], latents: torch.Tensor) -> torch.Tensor:
+        return nets[self.generator_key](latents)
+
+
+FAMILIES: Registry[type[Family]] = Registry("model")
+
+
+def register_family(cls: type[Family]) -> type[Family]:
+    FAMILIES.register(cls.name, cls, cls.aliases)
+    return cls

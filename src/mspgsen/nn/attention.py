@@ -1,0 +1,53 @@
+"""SAGAN self-attention (Zhang et al. 2019) for feature maps and for token sequences."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mspgsen.nn.layers import spectral
+
+
+class TokenSelfAttention(nn.Module):
+    """out = x + γ·softmax(q kᵀ) v over tokens `[B, N, C]`, γ learned and starting at 0 (SAGAN)."""
+
+    def __init__(self, channels: int, spectral_norm: bool = False):
+        super().__init__()
+        inner = max(channels // 8, 1)
+        self.query = spectral(nn.Linear(channels, inner, bias=False), spectral_norm)
+        self.key = spectral(nn.Linear(channels, inner, bias=False), spectral_norm)
+        self.value = spectral(nn.Linear(channels, channels, bias=False), spectral_norm)
+        self.gamma = nn.Parameter(torch.zeros(()))
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        q, k, v = (proj(tokens).unsqueeze(1) for proj in (self.query, self.key, self.value))
+        # scale=1: SAGAN's attention logits are plain dot products.
+        attended = F.scaled_dot_product_attention(q, k, v, scale=1.0).squeeze(1)
+        return tokens + self.gamma * attended
+
+
+class SelfAttention2d(nn.Module):
+    """SAGAN's attention over the H·W positions of a feature map (1x1 convs as per-position linears)."""
+
+    def __init__(self, channels: int, spectral_norm: bool = False):
+        super().__init__()
+        self.attention = TokenSelfAttention(channels, spectral_norm)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, channels, height, width = x.shape
+        tokens = x.flatten(2).transpose(1, 2)
+        return self.attention(tokens).transpose(1, 2).reshape(batch, channels, height, width)
+
+
+class VectorSelfAttention(nn.Module):
+    """Self-attention inside an MLP: the hidden vector is read as `num_tokens` tokens."""
+
+    def __init__(self, features: int, num_tokens: int = 8, spectral_norm: bool = False):
+        super().__init__()
+        if features % num_tokens:
+            raise ValueError(f"{features} features do not split into {num_tokens} tokens")
+        self.num_tokens = num_tokens
+        self.attention = TokenSelfAttention(features // num_tokens, spectral_norm)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.attention(x.view(x.shape[0], self.num_tokens, -1)).reshape(x.shape)

@@ -1,0 +1,44 @@
+"""MLP G and D for low-dimensional data such as the 2-D Gaussian mixtures."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from mspgsen.nn.attention import VectorSelfAttention
+from mspgsen.nn.layers import norm1d, spectral
+from mspgsen.nn.spec import NetSpec
+
+
+class MLPGenerator(nn.Module):
+    def __init__(self, latent_dim: int, out_features: int, width: int, depth: int, spec: NetSpec):
+        super().__init__()
+        layers: list[nn.Module] = []
+        in_features = latent_dim
+        for i in range(depth):
+            layers += [spectral(nn.Linear(in_features, width), spec.g_spectral), norm1d(spec.g_norm, width), nn.ReLU()]
+            if spec.attention and i == 0:
+                layers.append(VectorSelfAttention(width, spectral_norm=spec.g_spectral))
+            in_features = width
+        layers.append(nn.Linear(in_features, out_features))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+class MLPDiscriminator(nn.Module):
+    def __init__(self, in_features: int, width: int, depth: int, spec: NetSpec):
+        super().__init__()
+        layers: list[nn.Module] = []
+        features = in_features
+        for i in range(depth):
+            layers += [spectral(nn.Linear(features, width), spec.d_spectral),
+                       norm1d(spec.d_norm if i else "none", width), nn.LeakyReLU(0.2)]
+            if spec.attention and i == 0:
+                layers.append(VectorSelfAttention(width, spectral_norm=spec.d_spectral))
+            features = width
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(features, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x)).squeeze(1)

@@ -1,0 +1,26 @@
+"""Lipschitz constraints on the critic: gradient penalty (WGAN-GP) and weight clipping (WGAN)."""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+
+def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
+                     fake: torch.Tensor) -> torch.Tensor:
+    """Gulrajani et al. 2017 (seed 002, eq. 4): E[(‖∇D(x̂)‖₂ − 1)²] on random interpolates x̂.
+
+    Unweighted: λ is the loop's weight for the term `D/gp`.
+    """
+    alpha = torch.rand(real.shape[0], *[1] * (real.dim() - 1), device=real.device, dtype=real.dtype)
+    mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
+    return ((grad.float().flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+@torch.no_grad()
+def clip_weights(module: nn.Module, limit: float) -> None:
+    """WGAN's weight clipping to [-c, c], applied after each critic update."""
+    for parameter in module.parameters():
+        parameter.clamp_(-limit, limit)

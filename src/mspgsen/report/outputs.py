@@ -1,0 +1,60 @@
+"""What a run writes beside its checkpoints: previews while training, figures and metrics at the end."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mspgsen.data.base import DataSource
+from mspgsen.metrics.modes2d import mode_coverage
+from mspgsen.report.plots import save_image_grid, save_scatter, save_training_curves
+from mspgsen.sampling import draw
+from mspgsen.training.rundir import RunDir
+from mspgsen.training.state import TrainingState
+
+PREVIEW_SEED = 1234  # previews use the same latents at every step, so they can be compared
+PREVIEW_IMAGES = 64
+PREVIEW_POINTS = 2500
+
+
+def write_preview(state: TrainingState, run: RunDir, source: DataSource, path: Path | None = None) -> Path:
+    run.samples.mkdir(exist_ok=True)
+    path = path or run.samples / f"step-{state.step:07d}.png"
+    count = PREVIEW_POINTS if state.shape.kind == "points" else PREVIEW_IMAGES
+    samples = draw(state.family, state.sampling_generator(), state.shape, count, PREVIEW_SEED, state.device)
+    save_samples_figure(samples, path, source, f"{state.family.name} on {source.name}, step {state.step}")
+    return path
+
+
+def save_samples_figure(samples: torch.Tensor, path: Path, source: DataSource | None, title: str) -> None:
+    if samples.dim() == 2:
+        save_scatter(samples, path, getattr(source, "centers", None), title)
+    else:
+        save_image_grid(samples, path)
+
+
+def evaluate_points(family, generator, shape, source, device, num_samples: int, seed: int = 0) -> dict[str, Any]:
+    samples = draw(family, generator, shape, num_samples, seed, device)
+    return mode_coverage(samples, source.centers, source.std).as_dict()
+
+
+def finish_run(state: TrainingState, run: RunDir, source: DataSource, eval_samples: int) -> dict[str, Any] | None:
+    """Final figures, and for 2-D mixtures the mode metrics (also written to metrics.json)."""
+    write_preview(state, run, source, run.path / "samples.png")
+    if run.stats.is_file():
+        save_training_curves(run.stats, run.path / "training_curves.png")
+    if not hasattr(source, "centers"):
+        return None
+    metrics = evaluate_points(state.family, state.sampling_generator(), state.shape, source, state.device,
+                              eval_samples)
+    metrics.update(step=state.step, generator="ema" if state.ema else "raw")
+    write_metrics(run, {"modes2d": metrics})
+    return metrics
+
+
+def write_metrics(run: RunDir, new: dict[str, Any]) -> None:
+    existing = json.loads(run.metrics.read_text()) if run.metrics.is_file() else {}
+    existing.update(new)
+    run.metrics.write_text(json.dumps(existing, indent=2) + "\n")

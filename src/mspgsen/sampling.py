@@ -1,0 +1,56 @@
+"""Drawing samples from a generator, in training (previews) and from a finished run's snapshot."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from mspgsen.config import RunConfig, resolve
+from mspgsen.data.base import DataShape
+from mspgsen.errors import UserError
+from mspgsen.families import FAMILIES, Family
+from mspgsen.training.rundir import RunDir
+from mspgsen.training.snapshot import load_snapshot
+
+SAMPLE_BATCH = 1000
+
+
+@dataclass
+class LoadedGenerator:
+    config: RunConfig
+    family: Family
+    shape: DataShape
+    generator: nn.Module
+    step: int
+    ema: bool
+
+
+def load_generator(run: RunDir, device: torch.device | str = "cpu") -> LoadedGenerator:
+    shape, weights, metadata = load_snapshot(run)
+    config = resolve([json.loads(metadata["config"])])
+    family = FAMILIES.get(config.model.name)(config.model)
+    generator = family.build_networks(shape)[family.generator_key]
+    try:
+        generator.load_state_dict(weights)
+    except RuntimeError as err:
+        raise UserError(f"the generator in {run.snapshot} does not match its config ({err}).") from None
+    return LoadedGenerator(config, family, shape, generator.to(device).eval(), int(metadata["step"]),
+                           metadata["ema"] == "True")
+
+
+@torch.no_grad()
+def draw(family: Family, generator: nn.Module, shape: DataShape, n: int, seed: int,
+         device: torch.device | str) -> torch.Tensor:
+    """`n` samples from fixed-seed latents, in eval mode, without touching the global RNG."""
+    was_training = generator.training
+    generator.eval()
+    rng = torch.Generator().manual_seed(seed)
+    latent_dim = family.latent_dim(shape)
+    chunks = []
+    for start in range(0, n, SAMPLE_BATCH):
+        latents = torch.randn(min(SAMPLE_BATCH, n - start), latent_dim, generator=rng).to(device)
+        chunks.append(family.generate({family.generator_key: generator}, latents).float().cpu())
+    generator.train(was_training)
+    return torch.cat(chunks)

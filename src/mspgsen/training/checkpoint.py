@@ -1,0 +1,98 @@
+"""Checkpoints as one safetensors file, written atomically.
+
+Any nested state (network and optimiser state dicts, RNG states, knobs, controller state) is
+split into its tensors, stored as safetensors, and a JSON skeleton in the file's metadata that
+says where each tensor goes back. A write goes to a temporary file that is synced and then
+renamed over the old one, so a crash at any moment leaves the last good checkpoint intact.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, safe_open, save_file
+
+from mspgsen.errors import UserError
+
+FORMAT = "mspgsen-checkpoint-1"
+
+
+def save_state(path: Path, state: dict[str, Any], info: dict[str, Any] | None = None) -> None:
+    tensors: dict[str, torch.Tensor] = {}
+    skeleton = _flatten(state, "", tensors)
+    metadata = {"format": FORMAT, "skeleton": json.dumps(skeleton), "info": json.dumps(info or {})}
+    atomic_write(path, lambda temporary: save_file(tensors, str(temporary), metadata=metadata))
+
+
+def load_state(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
+    metadata = read_metadata(path)
+    if metadata.get("format") != FORMAT:
+        raise UserError(f"{path} is not an mspgsen checkpoint (format {metadata.get('format')!r}).")
+    tensors = load_file(str(path), device=str(device))
+    return _unflatten(json.loads(metadata["skeleton"]), tensors)
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        raise UserError(f"{path} does not exist.")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return handle.metadata() or {}
+    except (SafetensorError, OSError) as err:
+        raise UserError(f"{path} is damaged or not a safetensors file ({err}).") from None
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through `write(temporary)`, fsync, then rename over `path`."""
+    temporary = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        write(temporary)
+        with open(temporary, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+        _fsync_dir(path.parent)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _fsync_dir(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _flatten(value: Any, path: str, tensors: dict[str, torch.Tensor]) -> Any:
+    if isinstance(value, torch.Tensor):
+        tensors[path] = value.detach().cpu().contiguous()
+        return {"__tensor__": path}
+    if isinstance(value, dict):
+        if all(isinstance(k, str) for k in value):
+            return {k: _flatten(v, f"{path}.{k}" if path else k, tensors) for k, v in value.items()}
+        return {"__items__": [[k, _flatten(v, f"{path}.{k}", tensors)] for k, v in value.items()]}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_flatten(v, f"{path}.{i}", tensors) for i, v in enumerate(value)]}
+    if isinstance(value, list):
+        return [_flatten(v, f"{path}.{i}", tensors) for i, v in enumerate(value)]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"cannot store {type(value).__name__} at {path!r} in a checkpoint")
+
+
+def _unflatten(value: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    if isinstance(value, dict):
+        if "__tensor__" in value:
+            return tensors[value["__tensor__"]]
+        if "__items__" in value:
+            return {k: _unflatten(v, tensors) for k, v in value["__items__"]}
+        if "__tuple__" in value:
+            return tuple(_unflatten(v, tensors) for v in value["__tuple__"])
+        return {k: _unflatten(v, tensors) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unflatten(v, tensors) for v in value]
+    return value

@@ -1,0 +1,58 @@
+"""Where the collected indicators go: progress bar, TensorBoard, stats.jsonl."""
+from __future__ import annotations
+
+import json
+import math
+import time
+
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
+from mspgsen.training.rundir import RunDir
+
+PROGRESS_KEYS = ("D/adv", "G/adv", "D(x)", "D(G(z))", "img/s")
+
+
+class RunLogger:
+    def __init__(self, run: RunDir, total_steps: int, start_step: int, batch_size: int, show_progress: bool):
+        if start_step:
+            _drop_rows_after(run, start_step)  # a crash may have logged steps the checkpoint never saw
+        self.writer = SummaryWriter(str(run.tensorboard), purge_step=start_step or None)
+        self.stats_file = open(run.stats, "a")
+        self.bar = tqdm(total=total_steps, initial=start_step, disable=not show_progress, dynamic_ncols=True,
+                        unit="step")
+        self.batch_size = batch_size
+        self._tick_time, self._tick_step = time.perf_counter(), start_step
+
+    def advance(self) -> None:
+        self.bar.update(1)
+
+    def log(self, step: int, values: dict[str, float]) -> dict[str, float]:
+        now = time.perf_counter()
+        values = {**values, "img/s": self.batch_size * (step - self._tick_step) / max(now - self._tick_time, 1e-9)}
+        self._tick_time, self._tick_step = now, step
+        for name, value in values.items():
+            self.writer.add_scalar(name, value, step)
+        self.stats_file.write(json.dumps({"step": step, **values}) + "\n")
+        self.stats_file.flush()
+        self.bar.set_postfix_str("  ".join(f"{k} {_short(values[k])}" for k in PROGRESS_KEYS if k in values))
+        return values
+
+    def event(self, step: int, text: str) -> None:
+        self.bar.write(f"step {step}: {text}")
+
+    def close(self) -> None:
+        self.bar.close()
+        self.writer.close()
+        self.stats_file.close()
+
+
+def _short(value: float) -> str:
+    return f"{value:.0f}" if math.isfinite(value) and abs(value) >= 100 else f"{value:.3g}"
+
+
+def _drop_rows_after(run: RunDir, step: int) -> None:
+    if not run.stats.is_file():
+        return
+    kept = [line for line in run.stats.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+    run.stats.write_text("".join(line + "\n" for line in kept))

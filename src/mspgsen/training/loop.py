@@ -1,0 +1,75 @@
+"""The one training loop. It knows phases, knobs and controllers; it never knows the family."""
+from __future__ import annotations
+
+from typing import Callable
+
+from mspgsen.config import RunConfig
+from mspgsen.training.device import autocast
+from mspgsen.training.interrupt import GracefulStop
+from mspgsen.training.logger import RunLogger
+from mspgsen.training.phases import Phase, StepContext
+from mspgsen.training.rundir import RunDir
+from mspgsen.training.snapshot import save_run
+from mspgsen.training.state import TrainingState
+
+
+def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: RunLogger,
+               on_sample: Callable[[TrainingState], None]) -> bool:
+    """Train up to `config.train.steps`; False when a signal stopped it early (after a checkpoint)."""
+    train = config.train
+    phases = state.family.phases()
+    ctx = StepContext(state.nets, state.knobs, state.stream, state.family.latent_dim(state.shape),
+                      train.batch_size, state.device, state.stats)
+    generator = state.nets[state.family.generator_key]
+    with GracefulStop() as stop:
+        while state.step < train.steps and not stop.requested:
+            run_step(state, phases, ctx, train.precision)
+            state.step += 1
+            if state.ema:
+                state.ema.update(generator, state.step)
+            logger.advance()
+            last = state.step == train.steps
+            if _due(state.step, train.log_every, last):
+                tick(state, logger)
+            if _due(state.step, train.sample_every, last):
+                on_sample(state)
+            if _due(state.step, train.checkpoint_every, last):
+                save_run(state, run, config)
+        if stop.requested:
+            save_run(state, run, config)
+            logger.event(state.step, f"stopped by signal; checkpoint saved in {run.path}")
+    return not stop.requested
+
+
+def run_step(state: TrainingState, phases: list[Phase], ctx: StepContext, precision: str) -> None:
+    knobs = state.knobs
+    for phase in phases:
+        optimizer = state.optimizers[phase.optimizer]
+        for group in optimizer.param_groups:
+            group["lr"] = knobs.lr(phase.optimizer, state.base_lrs[phase.optimizer])
+        for name, net in state.nets.items():
+            net.requires_grad_(name in phase.trains)
+        for _ in range(knobs.repeats.get(phase.name, 1)):
+            optimizer.zero_grad(set_to_none=True)
+            with autocast(state.device, precision):
+                terms = phase.compute(ctx)
+            sum(knobs.weight(name) * term.float() for name, term in terms.items()).backward()
+            optimizer.step()
+            if phase.after_step:
+                phase.after_step(ctx)
+            for name, term in terms.items():
+                ctx.report(name, term)
+
+
+def tick(state: TrainingState, logger: RunLogger) -> None:
+    """Collect the tick's indicators, let controllers act on them, log both."""
+    indicators = state.stats.collect()
+    indicators.update({f"lr/{name}": state.knobs.lr(name, lr) for name, lr in state.base_lrs.items()})
+    for controller in state.controllers:
+        actions = controller.act(state.step, indicators, state.knobs)
+        indicators.update({f"{controller.name}/{key}": value for key, value in actions.items()})
+    logger.log(state.step, indicators)
+
+
+def _due(step: int, every: int, last: bool) -> bool:
+    return last or step % every == 0

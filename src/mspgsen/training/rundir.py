@@ -1,0 +1,82 @@
+"""Run folders: one per run, holding its config, checkpoints, logs, samples and metrics."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from mspgsen.errors import UserError
+
+DEFAULT_RUNS_ROOT = "runs"
+
+
+@dataclass(frozen=True)
+class RunDir:
+    path: Path
+
+    @property
+    def config(self) -> Path:
+        return self.path / "config.yaml"
+
+    @property
+    def checkpoint(self) -> Path:  # everything needed to resume exactly
+        return self.path / "checkpoint.safetensors"
+
+    @property
+    def snapshot(self) -> Path:  # the sampling generator (EMA when there is one) and its config
+        return self.path / "generator.safetensors"
+
+    @property
+    def stats(self) -> Path:
+        return self.path / "stats.jsonl"
+
+    @property
+    def metrics(self) -> Path:
+        return self.path / "metrics.json"
+
+    @property
+    def samples(self) -> Path:
+        return self.path / "samples"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.path / "tensorboard"
+
+
+def new_run_dir(out: str | None, model: str, data: str) -> RunDir:
+    """A fresh run folder: `out` when given (it must not hold a run), else the next runs/NNNNN-…."""
+    path = Path(out) if out else _next_numbered(Path(DEFAULT_RUNS_ROOT), f"{model}-{_slug(data)}")
+    run = RunDir(path)
+    if run.checkpoint.exists() or run.config.exists():
+        raise UserError(f"{path} already holds a run; pass --resume to continue it, or choose another --out.")
+    _make_writable(path)
+    return run
+
+
+def existing_run_dir(path: str | Path, need_checkpoint: bool = False) -> RunDir:
+    run = RunDir(Path(path))
+    if not run.config.is_file():
+        raise UserError(f"{run.path} is not a run folder (no config.yaml); give the folder a training run wrote.")
+    if need_checkpoint and not run.checkpoint.is_file():
+        raise UserError(f"{run.path} has no checkpoint to resume from yet; train it again without --resume.")
+    return run
+
+
+def _next_numbered(root: Path, label: str) -> Path:
+    numbers = [int(m.group(1)) for p in root.glob("*") if (m := re.match(r"(\d{5})-", p.name))]
+    return root / f"{max(numbers, default=-1) + 1:05d}-{label}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(text).name or text).strip("_") or "data"
+
+
+def _make_writable(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as err:
+        raise UserError(f"cannot write to the run folder {path} ({err.strerror}); choose a writable --out.") from None

@@ -1,0 +1,38 @@
+"""The two kinds of save: a resume checkpoint (everything) and a sampling snapshot (G + config)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from safetensors.torch import load_file, save_file
+
+from mspgsen.config import RunConfig
+from mspgsen.data.base import DataShape
+from mspgsen.training.checkpoint import atomic_write, load_state, read_metadata, save_state
+from mspgsen.training.rundir import RunDir
+from mspgsen.training.state import TrainingState
+
+
+def save_run(state: TrainingState, run: RunDir, config: RunConfig) -> None:
+    info = {"step": state.step}
+    save_state(run.checkpoint, {**state.state_dict(), "controllers": state.controller_states()}, info)
+    generator = state.sampling_generator()
+    tensors = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
+    metadata = {"config": json.dumps(config.to_dict()), "shape": json.dumps(dataclasses.asdict(state.shape)),
+                "step": str(state.step), "ema": str(state.ema is not None)}
+    atomic_write(run.snapshot, lambda temporary: save_file(tensors, str(temporary), metadata=metadata))
+
+
+def resume_run(state: TrainingState, run: RunDir) -> None:
+    saved = load_state(run.checkpoint, state.device)
+    state.load_state_dict(saved)
+    state.load_controller_states(saved.get("controllers", []))
+
+
+def load_snapshot(run: RunDir) -> tuple[DataShape, dict[str, Any], dict[str, str]]:
+    """The data shape, generator weights and metadata saved by `save_run`."""
+    metadata = read_metadata(run.snapshot)
+    shape = json.loads(metadata["shape"])
+    shape = DataShape(shape["kind"], tuple(shape["dims"]), shape["num_classes"])
+    return shape, load_file(str(run.snapshot)), metadata

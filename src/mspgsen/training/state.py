@@ -1,0 +1,76 @@
+"""Everything a run is made of at a given step, and its exact save / restore."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from mspgsen.config import RunConfig
+from mspgsen.controllers.base import Controller
+from mspgsen.data.base import BatchStream, DataShape
+from mspgsen.families.base import Family
+from mspgsen.training.ema import EMA
+from mspgsen.training.knobs import Knobs
+from mspgsen.training.optim import build_optimizer
+from mspgsen.training.seeding import capture_rng, restore_rng
+from mspgsen.training.stats import StatsCollector
+
+
+class TrainingState:
+    def __init__(self, family: Family, shape: DataShape, config: RunConfig, device: torch.device,
+                 stream: BatchStream, controllers: list[Controller] = ()):
+        self.family, self.shape, self.device, self.stream = family, shape, device, stream
+        self.controllers = list(controllers)
+        self.nets = nn.ModuleDict(family.build_networks(shape)).to(device)
+        plans = family.optimizers()
+        self.base_lrs = {name: plan.config.lr for name, plan in plans.items()}
+        self.optimizers = {
+            name: build_optimizer(plan.config, [p for net in plan.networks for p in self.nets[net].parameters()],
+                                  device)
+            for name, plan in plans.items()}
+        self.knobs: Knobs = family.default_knobs()
+        decay = config.model.ema_decay
+        self.ema = EMA(self.nets[family.generator_key], decay) if decay > 0 else None
+        self.stats = StatsCollector()
+        self.step = 0
+
+    def sampling_generator(self) -> nn.Module:
+        return self.ema.model if self.ema else self.nets[self.family.generator_key]
+
+    def controller_states(self) -> list[dict[str, Any]]:
+        return [controller.state_dict() for controller in self.controllers]
+
+    def load_controller_states(self, states: list[dict[str, Any]]) -> None:
+        for controller, state in zip(self.controllers, states):
+            controller.load_state_dict(state)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "nets": self.nets.state_dict(),
+            "ema": self.ema.model.state_dict() if self.ema else {},
+            "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+            "knobs": self.knobs.state_dict(),
+            "stream": self.stream.state_dict(),
+            "stats": self.stats.state_dict(),
+            "rng": capture_rng(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.step = int(state["step"])
+        self.nets.load_state_dict(state["nets"])
+        if self.ema:
+            self.ema.model.load_state_dict(state["ema"])
+        for name, optimizer in self.optimizers.items():
+            optimizer.load_state_dict(state["optimizers"][name])
+        self.knobs.load_state_dict(state["knobs"])
+        self.stream.load_state_dict(state["stream"])
+        self.stats.load_state_dict({k: _to(v, self.device) for k, v in state["stats"].items()})
+        restore_rng(state["rng"])
+
+
+def _to(value: Any, device: torch.device) -> Any:
+    if isinstance(value, dict):
+        return {k: _to(v, device) for k, v in value.items()}
+    return value.to(device) if isinstance(value, torch.Tensor) else value

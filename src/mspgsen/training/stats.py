@@ -1,0 +1,35 @@
+"""One stream of statistics: `report(name, tensor)` during steps, `collect()` once per tick.
+
+Values stay on the device until collected, so a step never waits on the host; `collect()`
+averages everything reported since the last tick with a single transfer.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+
+class StatsCollector:
+    def __init__(self) -> None:
+        self._sums: dict[str, torch.Tensor] = {}
+        self._counts: dict[str, int] = {}
+
+    def report(self, name: str, value: torch.Tensor | float) -> None:
+        value = value.detach().float().mean() if isinstance(value, torch.Tensor) else torch.tensor(float(value))
+        self._sums[name] = self._sums[name] + value if name in self._sums else value
+        self._counts[name] = self._counts.get(name, 0) + 1
+
+    def collect(self) -> dict[str, float]:
+        if not self._sums:
+            return {}
+        names = list(self._sums)
+        means = torch.stack([self._sums[n].to(self._sums[names[0]].device) / self._counts[n] for n in names])
+        self._sums, self._counts = {}, {}
+        return dict(zip(names, means.cpu().tolist()))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"sums": dict(self._sums), "counts": dict(self._counts)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._sums, self._counts = dict(state["sums"]), dict(state["counts"])
