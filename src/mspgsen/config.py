@@ -176,10 +176,10 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         return from_mapping(tp, value, key)
     if origin in (tuple, list):
         items = value.split(",") if isinstance(value, str) else value
+        if origin is tuple and (not isinstance(items, (list, tuple)) or len(items) != len(args)):
+            raise UserError(f"config key {key!r} needs {len(args)} values separated by commas, got {value!r}.")
         if not isinstance(items, (list, tuple)):
             raise UserError(f"config key {key!r} must be a list, got {value!r}.")
-        if origin is tuple and len(items) != len(args):
-            raise UserError(f"config key {key!r} needs {len(args)} values, got {value!r}.")
         item_types = args if origin is tuple else [args[0]] * len(items)
         coerced = [_coerce(v, t, key) for v, t in zip(items, item_types)]
         return tuple(coerced) if origin is tuple else coerced

@@ -30,7 +30,9 @@ def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: Run
             logger.advance()
             last = state.step == train.steps
             if _due(state.step, train.log_every, last):
-                tick(state, logger)
+                # A last step off the tick grid is logged without closing the window, so a run
+                # resumed from here sees the same ticks (and controllers act alike) as a straight one.
+                tick(state, logger, regular=state.step % train.log_every == 0)
             if _due(state.step, train.sample_every, last):
                 on_sample(state)
             if _due(state.step, train.checkpoint_every, last):
@@ -61,11 +63,11 @@ def run_step(state: TrainingState, phases: list[Phase], ctx: StepContext, precis
                 ctx.report(name, term)
 
 
-def tick(state: TrainingState, logger: RunLogger) -> None:
+def tick(state: TrainingState, logger: RunLogger, regular: bool = True) -> None:
     """Collect the tick's indicators, let controllers act on them, log both."""
-    indicators = state.stats.collect()
+    indicators = state.stats.collect(reset=regular)
     indicators.update({f"lr/{name}": state.knobs.lr(name, lr) for name, lr in state.base_lrs.items()})
-    for controller in state.controllers:
+    for controller in state.controllers if regular else ():
         actions = controller.act(state.step, indicators, state.knobs)
         indicators.update({f"{controller.name}/{key}": value for key, value in actions.items()})
     logger.log(state.step, indicators)

@@ -20,12 +20,14 @@ class StatsCollector:
         self._sums[name] = self._sums[name] + value if name in self._sums else value
         self._counts[name] = self._counts.get(name, 0) + 1
 
-    def collect(self) -> dict[str, float]:
+    def collect(self, reset: bool = True) -> dict[str, float]:
+        """Averages since the last reset; `reset=False` peeks without starting a new window."""
         if not self._sums:
             return {}
         names = list(self._sums)
         means = torch.stack([self._sums[n].to(self._sums[names[0]].device) / self._counts[n] for n in names])
-        self._sums, self._counts = {}, {}
+        if reset:
+            self._sums, self._counts = {}, {}
         return dict(zip(names, means.cpu().tolist()))
 
     def state_dict(self) -> dict[str, Any]:

@@ -1,0 +1,47 @@
+"""Shared fixtures: tiny configs, a private cache, the verified data in ../shared/data."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("MSPGSEN_TEST_DATA", REPO.parent / "shared" / "data"))
+
+# Small networks and few steps: every family trains in about a second on CPU.
+TINY = ["train.progress=false", "train.log_every=5", "train.sample_every=1000000", "train.checkpoint_every=1000000",
+        "model.width=8", "model.mlp_width=32", "model.mlp_depth=2", "train.eval_samples=500"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory):
+    os.environ["MSPGSEN_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    torch.set_num_threads(1)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not (SHARED_DATA / "mnist").is_dir():
+        pytest.skip(f"verified data not found at {SHARED_DATA} (set MSPGSEN_TEST_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def tiny_images(tmp_path) -> Path:
+    """48 random 3x16x16 images with labels, as an .npz file."""
+    rng = np.random.default_rng(0)
+    path = tmp_path / "tiny.npz"
+    np.savez(path, images=rng.integers(0, 256, (48, 16, 16, 3), dtype=np.uint8), labels=rng.integers(0, 3, 48))
+    return path
+
+
+def tiny_config(tmp_path: Path, model: str = "dcgan", data: str = "ring8", steps: int = 4, name: str = "run",
+                extra: list[str] = (), **flags):
+    from mspgsen import api
+
+    flags.setdefault("batch_size", 16)
+    return api.configure(model=model, data=str(data), steps=steps, out=str(tmp_path / name), device="cpu",
+                         overrides=[*TINY, *extra], **flags)

@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import pytest
+
+from mspgsen import api
+from mspgsen.config import resolve
+from mspgsen.errors import UserError
+
+
+def test_family_defaults_follow_the_papers():
+    wgan_gp = resolve([{"model": "wgan-gp"}]).model
+    assert (wgan_gp.n_critic, wgan_gp.gp_weight, wgan_gp.optim_d.lr, wgan_gp.optim_d.betas) == (5, 10.0, 1e-4, (0.0, 0.9))
+    wgan = resolve([{"model": "wgan"}]).model
+    assert (wgan.optim_d.name, wgan.optim_d.lr, wgan.clip_value, wgan.n_critic) == ("rmsprop", 5e-5, 0.01, 5)
+    sagan = resolve([{"model": "sagan"}]).model
+    assert (sagan.optim_g.lr, sagan.optim_d.lr) == (1e-4, 4e-4)
+    dcgan = resolve([{"model": "gan"}]).model
+    assert (dcgan.name, dcgan.optim_g.lr, dcgan.optim_g.betas) == ("dcgan", 2e-4, (0.5, 0.999))
+
+
+def test_later_sources_override_earlier_and_set_overrides_all(tmp_path: Path):
+    config_file = tmp_path / "c.yaml"
+    config_file.write_text("model: {name: wgan-gp, n_critic: 3}\ntrain: {steps: 7, batch_size: 32}\n")
+    config = api.configure(config_file=config_file, steps=9, overrides=["model.optim_d.lr=3e-4", "train.steps=11"])
+    assert (config.model.name, config.model.n_critic, config.model.optim_d.lr) == ("wgan-gp", 3, 3e-4)
+    assert (config.train.steps, config.train.batch_size) == (11, 32)
+
+
+def test_unknown_key_names_the_key_and_suggests_the_right_one():
+    with pytest.raises(UserError, match=r"unknown config key 'train.stepz'. Did you mean 'train.steps'"):
+        resolve([], ["train.stepz=3"])
+
+
+def test_key_of_another_family_is_unknown():
+    with pytest.raises(UserError, match="unknown config key 'model.gp_weight'"):
+        resolve([{"model": "dcgan"}], ["model.gp_weight=5"])
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.steps=abc", "must be int"),
+    ("train.steps=0", "must be at least 1"),
+    ("train.precision=fp8", "must be one of fp32, bf16"),
+    ("model.optim_g.betas=0.5", "needs 2 values"),
+    ("model.ema_decay=1.5", r"ema_decay must be in \[0, 1\)"),
+])
+def test_bad_values_get_clear_messages(override, message):
+    with pytest.raises(UserError, match=message):
+        resolve([], [override])
+
+
+def test_config_round_trips_through_yaml(tmp_path: Path):
+    from mspgsen.config import load_yaml, save_yaml
+
+    config = resolve([{"model": "sagan-wgangp"}], ["data.image_size=218x178", "train.controllers=[a, b]"])
+    save_yaml(config, tmp_path / "config.yaml")
+    assert resolve([load_yaml(tmp_path / "config.yaml")]) == config

@@ -1,0 +1,102 @@
+"""Every registered family meets the same contract; a new family adds nothing here but its name."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mspgsen.config import DataConfig, resolve
+from mspgsen.data import load_data
+from mspgsen.data.base import DataShape
+from mspgsen.families import FAMILIES
+from mspgsen.training.loop import run_step
+from mspgsen.training.phases import StepContext
+from mspgsen.training.state import TrainingState
+
+from conftest import TINY
+
+ALL = FAMILIES.names()
+IMAGE_SHAPES = [(1, 28, 28), (3, 32, 32), (3, 64, 64), (3, 20, 14)]
+
+
+def make_state(model: str, data: DataConfig, seed: int = 0, batch_size: int = 8) -> TrainingState:
+    config = resolve([{"model": model}], TINY)
+    family = FAMILIES.get(model)(config.model)
+    source = load_data(data)
+    torch.manual_seed(seed)
+    stream = source.stream(batch_size, seed, torch.device("cpu"))
+    return TrainingState(family, source.shape, config, torch.device("cpu"), stream)
+
+
+def context(state: TrainingState, batch_size: int = 8) -> StepContext:
+    return StepContext(state.nets, state.knobs, state.stream, state.family.latent_dim(state.shape), batch_size,
+                       state.device, state.stats)
+
+
+@pytest.mark.parametrize("model", ALL)
+@pytest.mark.parametrize("dims", IMAGE_SHAPES)
+def test_networks_fit_any_image_shape(model, dims):
+    family = FAMILIES.get(model)(resolve([{"model": model}], TINY).model)
+    shape = DataShape("images", dims)
+    nets = family.build_networks(shape)
+    images = nets["G"](torch.randn(3, family.latent_dim(shape)))
+    assert images.shape == (3, *dims)
+    assert float(images.abs().max()) <= 1.0  # tanh output, the range of the data
+    assert nets["D"](images).shape == (3,)
+
+
+@pytest.mark.parametrize("model", ALL)
+@pytest.mark.parametrize("data", ["ring8", "images"])
+def test_two_steps_give_finite_loss_terms(model, data, tiny_images):
+    state = make_state(model, DataConfig(name=str(tiny_images) if data == "images" else data))
+    ctx = context(state)
+    for _ in range(2):
+        run_step(state, state.family.phases(), ctx, "fp32")
+    indicators = state.stats.collect()
+    assert {"D/adv", "G/adv", "D(x)", "D(G(z))"} <= set(indicators)
+    assert all(torch.isfinite(torch.tensor(v)) for v in indicators.values())
+
+
+@pytest.mark.parametrize("model", ALL)
+def test_each_phase_changes_only_the_networks_it_trains(model, tiny_images):
+    state = make_state(model, DataConfig(name=str(tiny_images)))
+    ctx = context(state)
+    for phase in state.family.phases():
+        before = {name: [p.detach().clone() for p in net.parameters()] for name, net in state.nets.items()}
+        run_step(state, [phase], ctx, "fp32")
+        for name, net in state.nets.items():
+            changed = any(not torch.equal(a, b) for a, b in zip(before[name], net.parameters()))
+            assert changed == (name in phase.trains), f"phase {phase.name} {'did not change' if not changed else 'changed'} {name}"
+
+
+@pytest.mark.parametrize("model", ALL)
+def test_same_seed_same_weights(model):
+    results = []
+    for _ in range(2):
+        state = make_state(model, DataConfig(name="ring8"), seed=5)
+        ctx = context(state)
+        for _ in range(3):
+            run_step(state, state.family.phases(), ctx, "fp32")
+        results.append(torch.cat([p.detach().flatten() for p in state.nets.parameters()]))
+    assert torch.equal(*results)
+
+
+def test_n_critic_runs_the_critic_phase_that_many_times(monkeypatch):
+    state = make_state("wgan-gp", DataConfig(name="ring8"))
+    calls = []
+    phases = state.family.phases()
+    counted = [type(p)(p.name, p.optimizer, p.trains, lambda ctx, f=p.compute, n=p.name: calls.append(n) or f(ctx),
+                       p.after_step) for p in phases]
+    run_step(state, counted, context(state), "fp32")
+    assert calls == ["D"] * 5 + ["G"]
+
+
+def test_weight_clipping_keeps_the_critic_inside_the_box():
+    state = make_state("wgan", DataConfig(name="ring8"))
+    state.knobs.lr_scale["D"] = 1e4  # large steps would leave the box without clipping
+    run_step(state, state.family.phases(), context(state), "fp32")
+    assert max(float(p.abs().max()) for p in state.nets["D"].parameters()) <= 0.01
+
+
+def test_gradient_penalty_is_weighted_by_its_knob():
+    state = make_state("wgan-gp", DataConfig(name="ring8"))
+    assert state.knobs.weight("D/gp") == 10.0 and state.knobs.weight("D/adv") == 1.0

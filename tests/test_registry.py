@@ -1,0 +1,22 @@
+import pytest
+
+from mspgsen.errors import UserError
+from mspgsen.families import FAMILIES
+from mspgsen.registry import Registry
+
+
+def test_the_five_seed_002_families_are_registered():
+    assert FAMILIES.names() == ["dcgan", "wgan", "wgan-gp", "sagan", "sagan-wgangp"]
+    assert FAMILIES.get("gan") is FAMILIES.get("dcgan")
+
+
+def test_duplicate_names_are_refused():
+    registry = Registry("thing")
+    registry.register("a", 1, aliases=("b",))
+    with pytest.raises(ValueError):
+        registry.register("b", 2)
+
+
+def test_unknown_name_suggests_the_closest():
+    with pytest.raises(UserError, match=r"unknown model 'dcgna'. Did you mean 'dcgan'\?"):
+        FAMILIES.get("dcgna")

@@ -1,0 +1,87 @@
+"""Stopping and resuming gives the same run as going straight through, bit for bit, on CPU."""
+from __future__ import annotations
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from mspgsen import api
+from mspgsen.controllers import Controller, register_controller, CONTROLLERS
+from mspgsen.errors import UserError
+
+from conftest import tiny_config
+
+
+class CountingController(Controller):
+    """A stateful controller: halves D's learning rate on every third tick it sees."""
+
+    name = "test-counting"
+
+    def __init__(self):
+        self.ticks = 0
+
+    def act(self, step, indicators, knobs):
+        self.ticks += 1
+        if self.ticks % 3 == 0:
+            knobs.lr_scale["D"] = knobs.lr_scale.get("D", 1.0) * 0.5
+            return {"halved": 1.0}
+        return {}
+
+    def state_dict(self):
+        return {"ticks": self.ticks}
+
+    def load_state_dict(self, state):
+        self.ticks = state["ticks"]
+
+
+if "test-counting" not in CONTROLLERS:
+    register_controller(CountingController)
+
+
+def weights(run_dir) -> dict[str, torch.Tensor]:
+    return load_file(str(run_dir / "checkpoint.safetensors"))
+
+
+@pytest.mark.parametrize("model", ["dcgan", "wgan", "wgan-gp", "sagan", "sagan-wgangp"])
+def test_n_steps_then_resume_equals_2n_straight(tmp_path, model):
+    extra = ["train.controllers=[test-counting]", "train.log_every=2"]
+    straight = api.train(tiny_config(tmp_path, model, steps=14, name="straight", extra=extra))
+    api.train(tiny_config(tmp_path, model, steps=7, name="split", extra=extra))  # 7: off the tick grid
+    resumed = api.train(api.configure(base_run=tmp_path / "split", out=str(tmp_path / "split"), steps=14),
+                        resume=True)
+    assert resumed.step == 14
+    a, b = weights(straight.run_dir), weights(resumed.run_dir)
+    assert a.keys() == b.keys()
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not different, f"differ after resume: {different[:5]}"
+
+
+def test_resume_of_an_image_run_is_exact(tmp_path, tiny_images):
+    straight = api.train(tiny_config(tmp_path, "sagan", tiny_images, steps=6, name="straight"))
+    api.train(tiny_config(tmp_path, "sagan", tiny_images, steps=3, name="split"))  # 3 batches of 16 < 48: mid-epoch
+    resumed = api.train(api.configure(base_run=tmp_path / "split", out=str(tmp_path / "split"), steps=6), resume=True)
+    a, b = weights(straight.run_dir), weights(resumed.run_dir)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_refuses_to_change_the_model(tmp_path):
+    api.train(tiny_config(tmp_path, steps=2))
+    config = api.configure(base_run=tmp_path / "run", out=str(tmp_path / "run"), steps=4,
+                           overrides=["model.mlp_width=64"])
+    with pytest.raises(UserError, match="cannot change model.mlp_width when resuming"):
+        api.train(config, resume=True)
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path):
+    config = tiny_config(tmp_path, steps=2)
+    api.train(config)
+    (tmp_path / "run" / "checkpoint.safetensors").unlink()
+    with pytest.raises(UserError, match="no checkpoint to resume from"):
+        api.train(config, resume=True)
+
+
+def test_a_finished_run_is_never_overwritten(tmp_path):
+    config = tiny_config(tmp_path, steps=2)
+    api.train(config)
+    with pytest.raises(UserError, match="already holds a run; pass --resume"):
+        api.train(config)
