@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: demo test install clean
 
 demo: $(STAMP)
-	$(BIN)/mspgsen train --data grid25 --device cpu
+	$(BIN)/mspgsen train --config configs/demo-grid25.yaml --device cpu
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

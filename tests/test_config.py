@@ -54,3 +54,10 @@ def test_config_round_trips_through_yaml(tmp_path: Path):
     config = resolve([{"model": "sagan-wgangp"}], ["data.image_size=218x178", "train.controllers=[a, b]"])
     save_yaml(config, tmp_path / "config.yaml")
     assert resolve([load_yaml(tmp_path / "config.yaml")]) == config
+
+
+def test_a_partial_optimizer_override_keeps_the_family_optimizer():
+    wgan = resolve([{"model": "wgan"}], ["model.optim_d.lr=1e-4"]).model
+    assert (wgan.optim_d.name, wgan.optim_d.lr, wgan.optim_g.lr) == ("rmsprop", 1e-4, 5e-5)
+    sagan = resolve([{"model": {"name": "sagan", "optim_g": {"lr": 2e-4}}}]).model
+    assert (sagan.optim_g.betas, sagan.optim_g.lr) == ((0.0, 0.9), 2e-4)

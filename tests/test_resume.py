@@ -17,7 +17,7 @@ class CountingController(Controller):
 
     name = "test-counting"
 
-    def __init__(self):
+    def __init__(self, config=None):
         self.ticks = 0
 
     def act(self, step, indicators, knobs):

@@ -81,7 +81,7 @@ def train(config: RunConfig, resume: bool = False) -> TrainResult:
     save_yaml(config, run.config)
     seed_everything(config.train.seed)
     stream = source.stream(config.train.batch_size, config.train.seed, device)
-    state = TrainingState(family, source.shape, config, device, stream, build_controllers(config.train.controllers))
+    state = TrainingState(family, source.shape, config, device, stream, build_controllers(config))
     if resume:
         resume_run(state, run)
     print(f"{'resuming' if resume else 'training'} {family.name} on {source.describe()} — "

@@ -34,7 +34,7 @@ class FamilyConfig:
     name: str = "dcgan"
     latent_dim: int | None = None  # None: 100 for images, 8 for 2-D points
     width: int = 64  # channels of the widest-resolution conv stage (DCGAN's ngf/ndf)
-    mlp_width: int = 256  # hidden units of the MLP networks used on 2-D points
+    mlp_width: int = 128  # hidden units of the MLP networks used on 2-D points
     mlp_depth: int = 3  # hidden layers of those MLPs
     n_critic: int = 1  # discriminator steps per generator step
     optim_g: OptimizerConfig = field(default_factory=OptimizerConfig)
@@ -151,13 +151,20 @@ def from_mapping(cls: type, mapping: Any, prefix: str) -> Any:
     if not isinstance(mapping, dict):
         raise UserError(f"config section {prefix!r} must be a mapping, got {mapping!r}.")
     hints = get_type_hints(cls)
-    names = [f.name for f in fields(cls)]
+    by_name = {f.name: f for f in fields(cls)}
     values = {}
     for key, value in mapping.items():
-        if key not in names:
-            _unknown_key(key, names, prefix)
+        if key not in by_name:
+            _unknown_key(key, list(by_name), prefix)
+        if is_dataclass(hints[key]) and isinstance(value, dict):
+            # a partial section overrides this class's own default (e.g. WGAN's RMSprop), not the bare type's
+            value = {**dataclasses.asdict(_default_of(by_name[key])), **value}
         values[key] = _coerce(value, hints[key], f"{prefix}.{key}")
     return cls(**values)
+
+
+def _default_of(spec: dataclasses.Field) -> Any:
+    return spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
 
 
 def _coerce(value: Any, tp: Any, key: str) -> Any:

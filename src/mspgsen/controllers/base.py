@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from mspgsen.config import RunConfig
 from mspgsen.registry import Registry
 from mspgsen.training.knobs import Knobs
 
 
 class Controller:
     name: str = ""
+
+    def __init__(self, config: RunConfig):
+        self.config = config
 
     def act(self, step: int, indicators: dict[str, float], knobs: Knobs) -> dict[str, float]:
         """Adjust `knobs`; return the actions taken as named numbers (empty when none)."""
@@ -35,5 +39,5 @@ def register_controller(cls: type[Controller]) -> type[Controller]:
     return cls
 
 
-def build_controllers(names: list[str]) -> list[Controller]:
-    return [CONTROLLERS.get(name)() for name in names]
+def build_controllers(config: RunConfig) -> list[Controller]:
+    return [CONTROLLERS.get(name)(config) for name in config.train.controllers]
