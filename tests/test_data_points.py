@@ -44,3 +44,12 @@ def test_point_stream_resumes_exactly():
     expected = [stream.next().x for _ in range(3)]
     stream.load_state_dict(saved)
     assert all(torch.equal(a, stream.next().x) for a in expected)
+
+
+def test_image_options_on_point_data_are_refused():
+    import pytest
+
+    from mspgsen.errors import UserError
+
+    with pytest.raises(UserError, match="data.image_size applies to images, but grid25 is a set of 2-D points"):
+        load_data(DataConfig(name="grid25", image_size="32"))

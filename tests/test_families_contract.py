@@ -15,7 +15,7 @@ from mspgsen.training.state import TrainingState
 from conftest import TINY
 
 ALL = FAMILIES.names()
-IMAGE_SHAPES = [(1, 28, 28), (3, 32, 32), (3, 64, 64), (3, 20, 14)]
+IMAGE_SHAPES = [(1, 28, 28), (3, 32, 32), (3, 64, 64), (3, 20, 14), (3, 200, 200)]  # 200: seed 002's CelebA crop
 
 
 def make_state(model: str, data: DataConfig, seed: int = 0, batch_size: int = 8) -> TrainingState:
@@ -100,3 +100,14 @@ def test_weight_clipping_keeps_the_critic_inside_the_box():
 def test_gradient_penalty_is_weighted_by_its_knob():
     state = make_state("wgan-gp", DataConfig(name="ring8"))
     assert state.knobs.weight("D/gp") == 10.0 and state.knobs.weight("D/adv") == 1.0
+
+
+@pytest.mark.parametrize("model", ALL)
+def test_bf16_autocast_steps_give_finite_terms(model, tiny_images):
+    state = make_state(model, DataConfig(name=str(tiny_images)))
+    ctx = context(state)
+    for _ in range(2):
+        run_step(state, state.family.phases(), ctx, "bf16")
+    indicators = state.stats.collect()
+    assert indicators and all(torch.isfinite(torch.tensor(v)) for v in indicators.values())
+    assert all(p.dtype == torch.float32 for p in state.nets.parameters())  # weights stay fp32 under autocast

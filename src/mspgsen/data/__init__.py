@@ -45,7 +45,10 @@ def register_dataset(name: str, description: str):
 def load_data(config: DataConfig) -> DataSource:
     """Resolve `config.name` as a registered data set, a folder of images or an .npz file."""
     if config.name in DATASETS:
-        return DATASETS.get(config.name).load(config)
+        source = DATASETS.get(config.name).load(config)
+        if source.shape.kind == "points":
+            _refuse_image_options(config)
+        return source
     path = Path(config.name).expanduser()
     if path.is_dir():
         return _folder_source(path, config)
@@ -88,6 +91,12 @@ def _decode_options(config: DataConfig) -> DecodeOptions:
 def _decoded_source(name: str, decoded: DecodedImages, config: DataConfig) -> ImageTensorSource:
     return finish_images(name, decoded.images, decoded.labels, decoded.class_names or None, config,
                          decoded.skipped)
+
+
+def _refuse_image_options(config: DataConfig) -> None:
+    for key in ("image_size", "channels", "limit"):
+        if getattr(config, key) is not None:
+            raise UserError(f"data.{key} applies to images, but {config.name} is a set of 2-D points; drop it.")
 
 
 def _positive(value: float | None, default: float, key: str) -> float:
