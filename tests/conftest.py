@@ -19,6 +19,8 @@ TINY = ["train.progress=false", "train.log_every=5", "train.sample_every=1000000
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_cache(tmp_path_factory):
     os.environ["MSPGSEN_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    os.environ["MSPGSEN_OFFLINE"] = "1"  # tests never reach for the network
+    os.environ["TORCH_HOME"] = str(tmp_path_factory.mktemp("torch-home"))  # no stray cached weights
     torch.set_num_threads(1)
 
 
@@ -45,3 +47,15 @@ def tiny_config(tmp_path: Path, model: str = "dcgan", data: str = "ring8", steps
     flags.setdefault("batch_size", 16)
     return api.configure(model=model, data=str(data), steps=steps, out=str(tmp_path / name), device="cpu",
                          overrides=[*TINY, *extra], **flags)
+
+
+@pytest.fixture(scope="session")
+def mnist_classifier(tmp_path_factory):
+    """The MNIST digit classifier, trained once per test session (about two minutes on 2 CPU cores)."""
+    if not (SHARED_DATA / "mnist").is_dir():
+        pytest.skip(f"verified data not found at {SHARED_DATA}")
+    from mspgsen import api
+    from mspgsen.classifier import load_classifier
+
+    path = api.train_classifier("mnist", data_root=str(SHARED_DATA), device="cpu")
+    return load_classifier(path)

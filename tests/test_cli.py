@@ -110,10 +110,10 @@ def test_sample_and_evaluate_refuse_bad_input_clearly(capsys, tmp_path, args, me
     assert code == 2 and message in err
 
 
-def test_evaluate_on_an_image_run_says_image_metrics_are_not_there_yet(capsys, tmp_path, tiny_images):
+def test_evaluate_on_an_image_run_without_inception_weights_says_how_to_get_them(capsys, tmp_path, tiny_images):
     run_cli(capsys, *train_args(tmp_path, "--data", tiny_images))
-    code, _, err = run_cli(capsys, "evaluate", "--run", tmp_path / "run")
-    assert code == 2 and "image metrics" in err
+    code, _, err = run_cli(capsys, "evaluate", "--run", tmp_path / "run", "--n", "20")
+    assert code == 2 and "Inception-v3 weights are needed" in err and err.count("\n") == 1
 
 
 def test_list_shows_every_model_and_data_set_with_defaults(capsys):

@@ -38,7 +38,7 @@ def test_networks_fit_any_image_shape(model, dims):
     family = FAMILIES.get(model)(resolve([{"model": model}], TINY).model)
     shape = DataShape("images", dims)
     nets = family.build_networks(shape)
-    images = nets["G"](torch.randn(3, family.latent_dim(shape)))
+    images = nets["G"](torch.randn(3, family.latent_dim(shape))).detach()
     assert images.shape == (3, *dims)
     assert float(images.abs().max()) <= 1.0  # tanh output, the range of the data
     assert nets["D"](images).shape == (3,)

@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from mspgsen.config import RunConfig, load_yaml, resolve, save_yaml
+from mspgsen.config import DataConfig, RunConfig, load_yaml, resolve, save_yaml
 from mspgsen.controllers import build_controllers
 from mspgsen.data import DATASETS, load_data
 from mspgsen.errors import UserError
+from mspgsen.evaluation import (build_extractor, cached_features, image_metrics, load_sample_file, parse_metrics,
+                                reference_images, stacked_modes, to_uint8)
 from mspgsen.families import FAMILIES
 from mspgsen.report.outputs import evaluate_points, finish_run, save_samples_figure, write_metrics, write_preview
 from mspgsen.sampling import draw, load_generator
@@ -30,6 +32,9 @@ from mspgsen.training.seeding import seed_everything
 from mspgsen.training.snapshot import resume_run
 from mspgsen.training.state import TrainingState
 
+DEFAULT_IMAGE_METRICS = ("fid", "is", "kid", "prc")
+IMAGE_SAMPLES = 10_000  # generated images per image evaluation unless --n says otherwise
+STACKED_SAMPLES = 26_000  # the Stacked MNIST protocol (VEEGAN, PacGAN)
 # Flags of `configure` and the config keys they set.
 FLAG_KEYS = {
     "model": "model.name", "data": "data.name", "data_root": "data.root", "image_size": "data.image_size",
@@ -113,19 +118,60 @@ def sample(run_dir: str | Path, n: int, out: str | Path, seed: int = 0, device: 
     return out
 
 
-def evaluate(run_dir: str | Path, num_samples: int | None = None, seed: int = 0, device: str = "cpu") -> dict[str, Any]:
-    """The 2-D mode metrics of a run's generator; written to the run's metrics.json."""
-    run = existing_run_dir(run_dir)
-    loaded = load_generator(run, resolve_device(device))
-    if loaded.shape.kind != "points":
-        raise UserError("image metrics (FID, IS, KID, precision/recall) are not available yet; "
-                        "`mspgsen evaluate` currently measures runs on 2-D point data.")
+def evaluate(run_dir: str | Path | None = None, samples: str | Path | None = None, num_samples: int | None = None,
+             metrics: str | None = None, ref: str = "train", features: str = "inception", data: str | None = None,
+             data_root: str | None = None, inception_weights: str | None = None, classifier: str | None = None, seed: int = 0,
+             device: str = "cpu") -> dict[str, Any]:
+    """Measure a run's generator (EMA when kept), or a file of samples made elsewhere.
+
+    Point runs get the 2-D mode metrics; image runs FID, IS, KID and precision/recall on Inception
+    (or, with features="classifier", labelled classifier) features, and Stacked MNIST modes.
+    Results are also written to the run's metrics.json.
+    """
+    torch_device = resolve_device(device)
+    if (run_dir is None) == (samples is None):
+        raise UserError("give either --run DIR or --samples FILE.npz.")
+    run = existing_run_dir(run_dir) if run_dir is not None else None
+    loaded = load_generator(run, torch_device) if run else None
+    if loaded and loaded.shape.kind == "points":
+        return _evaluate_points(run, loaded, num_samples, seed, torch_device)
+    data_config = loaded.config.data if loaded else DataConfig(name=data or ref, root=data_root)
+    wanted = parse_metrics(metrics, DEFAULT_IMAGE_METRICS + (("modes",) if data_config.name == "stacked-mnist" else ()))
+    count = num_samples or (STACKED_SAMPLES if "modes" in wanted else IMAGE_SAMPLES)
+    if loaded:
+        images = to_uint8(draw(loaded.family, loaded.generator, loaded.shape, count, seed, torch_device))
+    else:
+        images = load_sample_file(samples)
+    results: dict[str, Any] = {"samples": len(images), "reference": ref, "features": features}
+    feature_metrics = [m for m in wanted if m != "modes"]
+    if feature_metrics:
+        extractor = build_extractor(features, data_config.name, torch_device, inception_weights, classifier)
+        key, reference = reference_images(data_config, ref, tuple(images.shape[-2:]), images.shape[1])
+        results.update(image_metrics(images, cached_features(extractor, key, reference), extractor, feature_metrics))
+    if "modes" in wanted:
+        results.update(stacked_modes(images, torch_device))
+    if run:
+        write_metrics(run, {"images": {**results, "step": loaded.step, "generator": "ema" if loaded.ema else "raw"}})
+    return results
+
+
+def _evaluate_points(run, loaded, num_samples, seed, device) -> dict[str, Any]:
     source = load_data(loaded.config.data)
-    metrics = evaluate_points(loaded.family, loaded.generator, loaded.shape, source, resolve_device(device),
+    metrics = evaluate_points(loaded.family, loaded.generator, loaded.shape, source, device,
                               num_samples or loaded.config.train.eval_samples, seed)
     metrics.update(step=loaded.step, generator="ema" if loaded.ema else "raw")
     write_metrics(run, {"modes2d": metrics})
     return metrics
+
+
+def train_classifier(data: str, data_root: str | None = None, epochs: int = 3, out: str | Path | None = None,
+                     device: str = "auto", image_size: str | None = None) -> Path:
+    """Train and save the classifier whose features `--features classifier` uses for `data`."""
+    from mspgsen import classifier as classifiers
+
+    config = DataConfig(name=data, root=data_root, image_size=image_size)
+    trained = classifiers.train_classifier(config, epochs=epochs, device=resolve_device(device))
+    return classifiers.save_classifier(trained, Path(out) if out else classifiers.default_path(data))
 
 
 def models() -> list[dict[str, Any]]:
@@ -161,5 +207,4 @@ def _save_npz(samples: torch.Tensor, out: Path) -> None:
     if samples.dim() == 2:
         np.savez(out, points=samples.numpy().astype(np.float32))
         return
-    pixels = ((samples.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    np.savez(out, images=pixels.permute(0, 2, 3, 1).numpy())
+    np.savez(out, images=to_uint8(samples).permute(0, 2, 3, 1).numpy())

@@ -17,6 +17,7 @@ from mspgsen.data.mnist import load_idx_dataset
 from mspgsen.data.npz import load_npz_images
 from mspgsen.data.paths import data_root
 from mspgsen.data.points import GaussianMixture, grid_centers, ring_centers
+from mspgsen.data.stacked import DEFAULT_SIZE as STACKED_SIZE, stack_digits
 from mspgsen.data.transforms import fit_images, match_channels, parse_image_size
 from mspgsen.errors import UserError
 from mspgsen.registry import Registry
@@ -123,6 +124,14 @@ def _idx_loader(name: str):
         images, labels, classes = load_idx_dataset(name, data_root(config.root), config.split, config.download)
         return finish_images(name, images, labels, classes, config)
     return load
+
+
+@register_dataset("stacked-mnist", "three MNIST digits as RGB channels, 3x28x28, 1000 modes (60,000 samples; "
+                                   "data.limit sets another count)")
+def _stacked_mnist(config: DataConfig) -> ImageTensorSource:
+    images, labels, _ = load_idx_dataset("mnist", data_root(config.root), config.split, config.download)
+    stacked, modes = stack_digits(images, labels, config.limit or STACKED_SIZE, config.split)
+    return finish_images("stacked-mnist", stacked, modes, [f"{m:03d}" for m in range(1000)], config)
 
 
 register_dataset("mnist", "MNIST digits, 1x28x28, 10 classes (IDX files under the data root)")(_idx_loader("mnist"))

@@ -1,0 +1,46 @@
+import math
+
+import pytest
+import torch
+
+from mspgsen.config import DataConfig
+from mspgsen.data import load_data
+from mspgsen.metrics.stacked_mnist import stacked_mnist_modes
+
+
+def test_digit_classifier_reaches_99_percent_on_the_mnist_test_set(mnist_classifier):
+    assert mnist_classifier.test_accuracy >= 0.99
+
+
+@pytest.fixture
+def one_sure_image_per_digit(mnist_classifier, shared_data) -> torch.Tensor:
+    """For each digit, a test image the classifier reads correctly: hand-built stacks need sure channels."""
+    test = load_data(DataConfig(name="mnist", root=str(shared_data), split="test"))
+    with torch.no_grad():
+        predicted = mnist_classifier.model(test.images[:2000].float() / 127.5 - 1).argmax(1)
+    correct = predicted == test.labels[:2000]
+    return torch.stack([test.images[:2000][correct & (test.labels[:2000] == d)][0, 0] for d in range(10)])
+
+
+def test_all_1000_modes_are_counted_exactly(mnist_classifier, one_sure_image_per_digit):
+    digits = torch.arange(1000)
+    stacks = torch.stack([one_sure_image_per_digit[digits // 100], one_sure_image_per_digit[digits // 10 % 10],
+                          one_sure_image_per_digit[digits % 10]], dim=1)
+    result = stacked_mnist_modes(stacks, mnist_classifier.model)
+    assert (result.modes_covered, result.num_samples) == (1000, 1000)
+    assert result.kl == pytest.approx(0.0, abs=1e-12)
+
+
+def test_ten_modes_are_counted_exactly(mnist_classifier, one_sure_image_per_digit):
+    same_digit = one_sure_image_per_digit.repeat(30, 1, 1)  # 300 stacks of (d, d, d)
+    stacks = torch.stack([same_digit] * 3, dim=1)
+    result = stacked_mnist_modes(stacks, mnist_classifier.model)
+    assert result.modes_covered == 10
+    assert result.kl == pytest.approx(math.log(100), rel=1e-12)
+
+
+def test_stacked_mnist_has_1000_modes_and_is_the_same_set_every_time(shared_data):
+    a = load_data(DataConfig(name="stacked-mnist", root=str(shared_data), limit=5000))
+    b = load_data(DataConfig(name="stacked-mnist", root=str(shared_data), limit=5000))
+    assert a.shape.dims == (3, 28, 28) and a.shape.num_classes == 1000
+    assert torch.equal(a.images, b.images) and len(a.labels.unique()) > 990
