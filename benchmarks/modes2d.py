@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -25,6 +26,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default="runs/bench-modes2d", help="parent folder of the run folders")
     parser.add_argument("--set", action="append", default=[], help="extra config overrides for every run")
+    parser.add_argument("--summarise", metavar="RESULTS_JSONL", help="only print the table of an earlier run")
     return parser.parse_args()
 
 
@@ -56,13 +58,22 @@ def summarise(results: list[dict], families: list[str], datasets: list[str]) -> 
 
 
 def _pm(values: list[float], digits: int) -> str:
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.{digits}f} ± {spread:.{digits}f}"
+    """mean ± std; a seed with no high-quality sample has KL = ∞ and is counted apart."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return "∞"
+    spread = statistics.stdev(finite) if len(finite) > 1 else 0.0
+    text = f"{statistics.mean(finite):.{digits}f} ± {spread:.{digits}f}"
+    return text + (f" (∞ in {len(values) - len(finite)} of {len(values)})" if len(finite) < len(values) else "")
 
 
 def main() -> None:
     args = parse_args()
     families, datasets = args.families.split(","), args.datasets.split(",")
+    if args.summarise:
+        results = [json.loads(line) for line in Path(args.summarise).read_text().splitlines()]
+        print(summarise(results, families, datasets))
+        return
     root = Path(args.out) / time.strftime("%Y%m%d-%H%M%S")
     jobs = [{"family": f, "dataset": d, "seed": s, "steps": args.steps, "batch_size": args.batch_size,
              "set": args.set, "out": str(root / f"{d}-{f}-seed{s}")}

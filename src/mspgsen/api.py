@@ -42,7 +42,7 @@ FLAG_KEYS = {
     "precision": "train.precision", "out": "train.out",
 }
 # What may differ between a run and its resumption; everything else must match the saved config.
-RESUMABLE_KEYS = {"train.steps", "train.device", "train.precision", "train.log_every", "train.sample_every",
+RESUMABLE_KEYS = {"train.steps", "train.time_limit", "train.device", "train.precision", "train.log_every", "train.sample_every",
                   "train.checkpoint_every", "train.eval_samples", "train.progress", "train.out", "data.root"}
 
 

@@ -71,6 +71,7 @@ class TrainConfig:
     checkpoint_every: int = 1000  # steps between resume checkpoints
     eval_samples: int = 2500  # samples for the 2-D mode metrics at the end of a run
     controllers: list[str] = field(default_factory=list)  # training controllers, by name
+    time_limit: float = 0.0  # seconds of training after which the run ends as if its steps were done; 0: none
     progress: bool = True  # show a progress bar
 
 

@@ -1,6 +1,8 @@
 """The one training loop. It knows phases, knobs and controllers; it never knows the family."""
 from __future__ import annotations
 
+import math
+import time
 from typing import Callable
 
 from mspgsen.config import RunConfig
@@ -21,6 +23,7 @@ def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: Run
     ctx = StepContext(state.nets, state.knobs, state.stream, state.family.latent_dim(state.shape),
                       train.batch_size, state.device, state.stats)
     generator = state.nets[state.family.generator_key]
+    deadline = time.monotonic() + train.time_limit if train.time_limit > 0 else math.inf
     with GracefulStop() as stop:
         while state.step < train.steps and not stop.requested:
             run_step(state, phases, ctx, train.precision)
@@ -28,7 +31,9 @@ def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: Run
             if state.ema:
                 state.ema.update(generator, state.step)
             logger.advance()
-            last = state.step == train.steps
+            last = state.step == train.steps or time.monotonic() >= deadline
+            if last and state.step < train.steps:
+                logger.event(state.step, f"time limit of {train.time_limit:g}s reached")
             if _due(state.step, train.log_every, last):
                 # A last step off the tick grid is logged without closing the window, so a run
                 # resumed from here sees the same ticks (and controllers act alike) as a straight one.
@@ -37,6 +42,8 @@ def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: Run
                 on_sample(state)
             if _due(state.step, train.checkpoint_every, last):
                 save_run(state, run, config)
+            if last:
+                break
         if stop.requested:
             save_run(state, run, config)
             logger.event(state.step, f"stopped by signal; checkpoint saved in {run.path}")
