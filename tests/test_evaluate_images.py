@@ -97,3 +97,25 @@ def test_stacked_mnist_run_reports_modes(tmp_path, shared_data, mnist_classifier
     results = api.evaluate(run, num_samples=500, metrics="modes")
     assert 1 <= results["stacked_modes"] <= 500 and results["stacked_samples"] == 500
     assert results["digit_classifier_accuracy"] >= 0.99
+
+
+def test_periodic_evaluation_logs_metrics_keeps_the_best_and_feeds_controllers(tmp_path, shared_data, mnist_run):
+    config = tiny_config(tmp_path, "dcgan", "mnist", steps=6, name="periodic", data_root=str(shared_data),
+                         extra=["data.limit=64", "train.eval_every=3", "train.eval_n=100",
+                                "train.eval_features=classifier", "train.eval_metrics=fid,prc", "train.eval_ref=test",
+                                "train.log_every=3"])
+    run = api.train(config).run_dir
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [3, 6]
+    assert {"fid[classifier:mnist]", "precision[classifier:mnist]"} <= set(rows[0])
+    assert (run / "best.safetensors").is_file()
+    stats = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert stats[-1]["eval/fid[classifier:mnist]"] == rows[0]["fid[classifier:mnist]"]  # tick at 6 precedes eval 6
+
+
+def test_a_missing_extractor_stops_training_before_the_run_folder_exists(tmp_path, shared_data):
+    config = tiny_config(tmp_path, "dcgan", "mnist", steps=2, name="never", data_root=str(shared_data),
+                         extra=["data.limit=64", "train.eval_every=1"])
+    with pytest.raises(UserError, match="Inception-v3 weights are needed"):
+        api.train(config)
+    assert not (tmp_path / "never").exists()

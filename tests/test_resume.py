@@ -85,3 +85,13 @@ def test_a_finished_run_is_never_overwritten(tmp_path):
     api.train(config)
     with pytest.raises(UserError, match="already holds a run; pass --resume"):
         api.train(config)
+
+
+def test_resume_with_periodic_evaluation_is_exact_and_keeps_the_best(tmp_path):
+    extra = ["train.eval_every=3", "train.eval_n=200", "train.log_every=3"]
+    straight = api.train(tiny_config(tmp_path, "dcgan", steps=12, name="straight", extra=extra))
+    api.train(tiny_config(tmp_path, "dcgan", steps=6, name="split", extra=extra))
+    resumed = api.train(api.configure(base_run=tmp_path / "split", out=str(tmp_path / "split"), steps=12), resume=True)
+    a, b = weights(straight.run_dir), weights(resumed.run_dir)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert (straight.run_dir / "metrics.jsonl").read_text() == (resumed.run_dir / "metrics.jsonl").read_text()

@@ -22,6 +22,7 @@ from mspgsen.errors import UserError
 from mspgsen.evaluation import (build_extractor, cached_features, image_metrics, load_sample_file, parse_metrics,
                                 reference_images, stacked_modes, to_uint8)
 from mspgsen.families import FAMILIES
+from mspgsen.report.periodic import PeriodicEvaluator
 from mspgsen.report.outputs import evaluate_points, finish_run, save_samples_figure, write_metrics, write_preview
 from mspgsen.sampling import draw, load_generator
 from mspgsen.training.device import resolve_device
@@ -42,8 +43,9 @@ FLAG_KEYS = {
     "precision": "train.precision", "out": "train.out",
 }
 # What may differ between a run and its resumption; everything else must match the saved config.
-RESUMABLE_KEYS = {"train.steps", "train.time_limit", "train.device", "train.precision", "train.log_every", "train.sample_every",
-                  "train.checkpoint_every", "train.eval_samples", "train.progress", "train.out", "data.root"}
+RESUMABLE_KEYS = {"train.steps", "train.time_limit", "train.device", "train.precision", "train.log_every",
+                  "train.sample_every", "train.checkpoint_every", "train.eval_samples", "train.eval_every",
+                  "train.eval_n", "train.progress", "train.out", "data.root"}
 
 
 @dataclass
@@ -75,6 +77,8 @@ def train(config: RunConfig, resume: bool = False) -> TrainResult:
     family = FAMILIES.get(config.model.name)(config.model)
     source = load_data(config.data)
     family.check_shape(source.shape)
+    # built before the run folder, so a missing weights file or classifier leaves nothing behind
+    evaluator = PeriodicEvaluator(config, source, device) if config.train.eval_every else None
     if resume:
         if not config.train.out:
             raise UserError("--resume needs --out naming the run folder to continue.")
@@ -84,6 +88,8 @@ def train(config: RunConfig, resume: bool = False) -> TrainResult:
         run = new_run_dir(config.train.out, family.name, config.data.name)
     config = dataclasses.replace(config, train=dataclasses.replace(config.train, out=str(run.path)))
     save_yaml(config, run.config)
+    if evaluator:
+        evaluator.run = run
     seed_everything(config.train.seed)
     stream = source.stream(config.train.batch_size, config.train.seed, device)
     state = TrainingState(family, source.shape, config, device, stream, build_controllers(config))
@@ -93,7 +99,7 @@ def train(config: RunConfig, resume: bool = False) -> TrainResult:
           f"{config.train.steps} steps on {device} → {run.path}", flush=True)
     logger = RunLogger(run, config.train.steps, state.step, config.train.batch_size, config.train.progress)
     try:
-        completed = train_loop(state, config, run, logger, lambda s: write_preview(s, run, source))
+        completed = train_loop(state, config, run, logger, lambda s: write_preview(s, run, source), evaluator)
     finally:
         logger.close()
     metrics = finish_run(state, run, source, config.train.eval_samples) if completed else None

@@ -150,10 +150,14 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _defaults_line(defaults: dict) -> str:
-    optim = lambda o: f"{o['name']}(lr={o['lr']:g}" + (f", betas={tuple(o['betas'])})" if o["name"] != "rmsprop" else ")")
     extras = {k: v for k, v in defaults.items() if k not in ("name", "optim_g", "optim_d")}
-    return (f"G {optim(defaults['optim_g'])}, D {optim(defaults['optim_d'])}, "
+    return (f"G {_optimizer_text(defaults['optim_g'])}, D {_optimizer_text(defaults['optim_d'])}, "
             + ", ".join(f"{k}={v}" for k, v in extras.items()))
+
+
+def _optimizer_text(optimizer: dict) -> str:
+    betas = f", betas={tuple(optimizer['betas'])}" if optimizer["name"] != "rmsprop" else ""
+    return f"{optimizer['name']}(lr={optimizer['lr']:g}{betas})"
 
 
 def _coverage_line(metrics: dict) -> str:

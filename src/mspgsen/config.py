@@ -70,6 +70,11 @@ class TrainConfig:
     sample_every: int = 500  # steps between sample grids / scatter plots
     checkpoint_every: int = 1000  # steps between resume checkpoints
     eval_samples: int = 2500  # samples for the 2-D mode metrics at the end of a run
+    eval_every: int = 0  # steps between evaluations during training (metrics.jsonl, best.safetensors); 0: none
+    eval_n: int = 2000  # samples per periodic evaluation (cheap; `mspgsen evaluate` for the full protocol)
+    eval_metrics: str = "fid"  # images: comma-separated fid,is,kid,prc,modes (points: always the mode metrics)
+    eval_features: Literal["inception", "classifier"] = "inception"  # feature extractor of periodic image metrics
+    eval_ref: str = "train"  # reference images: train, test, or a folder / .npz
     controllers: list[str] = field(default_factory=list)  # training controllers, by name
     time_limit: float = 0.0  # seconds of training after which the run ends as if its steps were done; 0: none
     progress: bool = True  # show a progress bar
@@ -87,7 +92,7 @@ class RunConfig:
 
 POSITIVE_KEYS = {
     "train.steps", "train.batch_size", "train.log_every", "train.sample_every",
-    "train.checkpoint_every", "train.eval_samples", "model.width", "model.mlp_width",
+    "train.checkpoint_every", "train.eval_samples", "train.eval_n", "model.width", "model.mlp_width",
     "model.mlp_depth", "model.n_critic", "model.latent_dim", "data.limit",
 }
 

@@ -44,7 +44,7 @@ def finish_run(state: TrainingState, run: RunDir, source: DataSource, eval_sampl
     """Final figures, and for 2-D mixtures the mode metrics (also written to metrics.json)."""
     write_preview(state, run, source, run.path / "samples.png")
     if run.stats.is_file():
-        save_training_curves(run.stats, run.path / "training_curves.png")
+        save_training_curves(run.stats, run.path / "training_curves.png", run.metrics_log)
     if not hasattr(source, "centers"):
         return None
     metrics = evaluate_points(state.family, state.sampling_generator(), state.shape, source, state.device,

@@ -35,19 +35,25 @@ def save_scatter(points: torch.Tensor, path: Path, centers: torch.Tensor | None 
     plt.close(figure)
 
 
-def save_training_curves(stats_file: Path, path: Path) -> None:
-    """Seed 002's figure 3: the loss terms of G and D, and D(x) against D(G(z)), over steps."""
-    rows = [json.loads(line) for line in stats_file.read_text().splitlines() if line]
+def save_training_curves(stats_file: Path, path: Path, metrics_file: Path | None = None) -> None:
+    """Seed 002's figures 3 and 4: loss terms, D(x) against D(G(z)), and periodic metrics, over steps."""
+    rows = _rows(stats_file)
     if not rows:
         return
+    evaluations = _rows(metrics_file) if metrics_file else []
+    panels = 3 if evaluations else 2
+    figure, axes = plt.subplots(1, panels, figsize=(5 * panels, 4))
     steps = [row["step"] for row in rows]
-    loss_names = sorted({k for row in rows for k in row if k[:2] in ("D/", "G/")})
-    figure, (losses, scores) = plt.subplots(1, 2, figsize=(10, 4))
-    for name in loss_names:
-        losses.plot(steps, [row.get(name, float("nan")) for row in rows], label=name)
+    for name in sorted({k for row in rows for k in row if k[:2] in ("D/", "G/")}):
+        axes[0].plot(steps, [row.get(name, float("nan")) for row in rows], label=name)
     for name in ("D(x)", "D(G(z))"):
-        scores.plot(steps, [row.get(name, float("nan")) for row in rows], label=name)
-    for axis, title in ((losses, "loss terms (unweighted)"), (scores, "discriminator outputs")):
+        axes[1].plot(steps, [row.get(name, float("nan")) for row in rows], label=name)
+    titles = ["loss terms (unweighted)", "discriminator outputs", "periodic evaluation"]
+    if evaluations:
+        for name in [k for k in evaluations[0] if k != "step"]:
+            axes[2].plot([r["step"] for r in evaluations], [r.get(name, float("nan")) for r in evaluations],
+                         marker="o", label=name)
+    for axis, title in zip(axes, titles):
         axis.set_xlabel("step")
         axis.set_title(title)
         axis.legend(fontsize=8)
@@ -55,3 +61,9 @@ def save_training_curves(stats_file: Path, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def _rows(path: Path | None) -> list[dict]:
+    if path is None or not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line]

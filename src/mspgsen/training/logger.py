@@ -15,10 +15,12 @@ PROGRESS_KEYS = ("D/adv", "G/adv", "D(x)", "D(G(z))", "img/s")
 
 class RunLogger:
     def __init__(self, run: RunDir, total_steps: int, start_step: int, batch_size: int, show_progress: bool):
-        if start_step:
-            _drop_rows_after(run, start_step)  # a crash may have logged steps the checkpoint never saw
+        if start_step:  # a crash may have logged steps the checkpoint never saw
+            _drop_rows_after(run.stats, start_step)
+            _drop_rows_after(run.metrics_log, start_step)
         self.writer = SummaryWriter(str(run.tensorboard), purge_step=start_step or None)
         self.stats_file = open(run.stats, "a")
+        self.metrics_path = run.metrics_log
         self.bar = tqdm(total=total_steps, initial=start_step, disable=not show_progress, dynamic_ncols=True,
                         unit="step")
         self.batch_size = batch_size
@@ -38,6 +40,14 @@ class RunLogger:
         self.bar.set_postfix_str("  ".join(f"{k} {_short(values[k])}" for k in PROGRESS_KEYS if k in values))
         return values
 
+    def log_metrics(self, step: int, metrics: dict[str, float]) -> None:
+        """A periodic evaluation: TensorBoard under eval/, one line of metrics.jsonl, one line on screen."""
+        for name, value in metrics.items():
+            self.writer.add_scalar(f"eval/{name}", value, step)
+        with open(self.metrics_path, "a") as handle:
+            handle.write(json.dumps({"step": step, **metrics}) + "\n")
+        self.event(step, "  ".join(f"{k} {_short(v)}" for k, v in metrics.items()))
+
     def event(self, step: int, text: str) -> None:
         self.bar.write(f"step {step}: {text}")
 
@@ -51,8 +61,8 @@ def _short(value: float) -> str:
     return f"{value:.0f}" if math.isfinite(value) and abs(value) >= 100 else f"{value:.3g}"
 
 
-def _drop_rows_after(run: RunDir, step: int) -> None:
-    if not run.stats.is_file():
+def _drop_rows_after(path, step: int) -> None:
+    if not path.is_file():
         return
-    kept = [line for line in run.stats.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-    run.stats.write_text("".join(line + "\n" for line in kept))
+    kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+    path.write_text("".join(line + "\n" for line in kept))

@@ -16,7 +16,8 @@ from mspgsen.training.state import TrainingState
 
 
 def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: RunLogger,
-               on_sample: Callable[[TrainingState], None]) -> bool:
+               on_sample: Callable[[TrainingState], None],
+               on_eval: Callable[[TrainingState], dict[str, float]] | None = None) -> bool:
     """Train up to `config.train.steps`; False when a signal stopped it early (after a checkpoint)."""
     train = config.train
     phases = state.family.phases()
@@ -40,6 +41,9 @@ def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: Run
                 tick(state, logger, regular=state.step % train.log_every == 0)
             if _due(state.step, train.sample_every, last):
                 on_sample(state)
+            if on_eval and train.eval_every and _due(state.step, train.eval_every, last):
+                state.latest_metrics = on_eval(state)
+                logger.log_metrics(state.step, state.latest_metrics)
             if _due(state.step, train.checkpoint_every, last):
                 save_run(state, run, config)
             if last:
@@ -74,6 +78,7 @@ def tick(state: TrainingState, logger: RunLogger, regular: bool = True) -> None:
     """Collect the tick's indicators, let controllers act on them, log both."""
     indicators = state.stats.collect(reset=regular)
     indicators.update({f"lr/{name}": state.knobs.lr(name, lr) for name, lr in state.base_lrs.items()})
+    indicators.update({f"eval/{name}": value for name, value in state.latest_metrics.items()})
     for controller in state.controllers if regular else ():
         actions = controller.act(state.step, indicators, state.knobs)
         indicators.update({f"{controller.name}/{key}": value for key, value in actions.items()})

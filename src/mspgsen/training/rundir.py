@@ -28,6 +28,14 @@ class RunDir:
         return self.path / "generator.safetensors"
 
     @property
+    def best_snapshot(self) -> Path:  # the generator at its best periodic evaluation
+        return self.path / "best.safetensors"
+
+    @property
+    def metrics_log(self) -> Path:  # one line per periodic evaluation
+        return self.path / "metrics.jsonl"
+
+    @property
     def stats(self) -> Path:
         return self.path / "stats.jsonl"
 

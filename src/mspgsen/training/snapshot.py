@@ -17,11 +17,16 @@ from mspgsen.training.state import TrainingState
 def save_run(state: TrainingState, run: RunDir, config: RunConfig) -> None:
     info = {"step": state.step}
     save_state(run.checkpoint, {**state.state_dict(), "controllers": state.controller_states()}, info)
+    save_snapshot(state, run.snapshot, config)
+
+
+def save_snapshot(state: TrainingState, path, config: RunConfig) -> None:
+    """The sampling generator (EMA when kept) with the config and data shape in its metadata."""
     generator = state.sampling_generator()
     tensors = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
     metadata = {"config": json.dumps(config.to_dict()), "shape": json.dumps(dataclasses.asdict(state.shape)),
                 "step": str(state.step), "ema": str(state.ema is not None)}
-    atomic_write(run.snapshot, lambda temporary: save_file(tensors, str(temporary), metadata=metadata))
+    atomic_write(path, lambda temporary: save_file(tensors, str(temporary), metadata=metadata))
 
 
 def resume_run(state: TrainingState, run: RunDir) -> None:

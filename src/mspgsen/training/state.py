@@ -34,6 +34,8 @@ class TrainingState:
         self.ema = EMA(self.nets[family.generator_key], decay) if decay > 0 else None
         self.stats = StatsCollector()
         self.step = 0
+        self.latest_metrics: dict[str, float] = {}  # the last periodic evaluation, for controllers
+        self.best: dict[str, float] = {}  # the best periodic evaluation so far and its step
 
     def sampling_generator(self) -> nn.Module:
         return self.ema.model if self.ema else self.nets[self.family.generator_key]
@@ -55,6 +57,8 @@ class TrainingState:
             "stream": self.stream.state_dict(),
             "stats": self.stats.state_dict(),
             "rng": capture_rng(),
+            "latest_metrics": dict(self.latest_metrics),
+            "best": dict(self.best),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -68,6 +72,8 @@ class TrainingState:
         self.stream.load_state_dict(state["stream"])
         self.stats.load_state_dict({k: _to(v, self.device) for k, v in state["stats"].items()})
         restore_rng(state["rng"])
+        self.latest_metrics = dict(state.get("latest_metrics", {}))
+        self.best = dict(state.get("best", {}))
 
 
 def _to(value: Any, device: torch.device) -> Any:
