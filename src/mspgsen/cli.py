@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Sequence
 
@@ -16,6 +17,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as err:
         print(f"mspgsen: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        sys.stdout = open(os.devnull, "w")
+        return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
