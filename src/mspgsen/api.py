@@ -23,7 +23,8 @@ from mspgsen.evaluation import (build_extractor, cached_features, image_metrics,
                                 reference_images, stacked_modes, to_uint8)
 from mspgsen.families import FAMILIES
 from mspgsen.report.periodic import PeriodicEvaluator
-from mspgsen.report.outputs import evaluate_points, finish_run, save_samples_figure, write_metrics, write_preview
+from mspgsen.report.outputs import (finish_run, record_point_metrics, save_samples_figure, write_metrics,
+                                    write_preview)
 from mspgsen.sampling import draw, load_generator
 from mspgsen.training.device import resolve_device
 from mspgsen.training.logger import RunLogger
@@ -162,12 +163,9 @@ def evaluate(run_dir: str | Path | None = None, samples: str | Path | None = Non
 
 
 def _evaluate_points(run, loaded, num_samples, seed, device) -> dict[str, Any]:
-    source = load_data(loaded.config.data)
-    metrics = evaluate_points(loaded.family, loaded.generator, loaded.shape, source, device,
-                              num_samples or loaded.config.train.eval_samples, seed)
-    metrics.update(step=loaded.step, generator="ema" if loaded.ema else "raw")
-    write_metrics(run, {"modes2d": metrics})
-    return metrics
+    return record_point_metrics(run, loaded.family, loaded.generator, loaded.shape, load_data(loaded.config.data),
+                                device, num_samples or loaded.config.train.eval_samples, loaded.step, loaded.ema,
+                                seed)
 
 
 def train_classifier(data: str, data_root: str | None = None, epochs: int = 3, out: str | Path | None = None,

@@ -47,9 +47,15 @@ def finish_run(state: TrainingState, run: RunDir, source: DataSource, eval_sampl
         save_training_curves(run.stats, run.path / "training_curves.png", run.metrics_log)
     if not hasattr(source, "centers"):
         return None
-    metrics = evaluate_points(state.family, state.sampling_generator(), state.shape, source, state.device,
-                              eval_samples)
-    metrics.update(step=state.step, generator="ema" if state.ema else "raw")
+    return record_point_metrics(run, state.family, state.sampling_generator(), state.shape, source, state.device,
+                                eval_samples, state.step, state.ema is not None)
+
+
+def record_point_metrics(run: RunDir, family, generator, shape, source, device, num_samples: int, step: int,
+                         ema: bool, seed: int = 0) -> dict[str, Any]:
+    """The 2-D mode metrics of `generator`, annotated with its step and kind, written to metrics.json."""
+    metrics = evaluate_points(family, generator, shape, source, device, num_samples, seed)
+    metrics.update(step=step, generator="ema" if ema else "raw")
     write_metrics(run, {"modes2d": metrics})
     return metrics
 
