@@ -19,8 +19,7 @@ from mspgsen.config import DataConfig, RunConfig, load_yaml, resolve, save_yaml
 from mspgsen.controllers import build_controllers
 from mspgsen.data import DATASETS, load_data
 from mspgsen.errors import UserError
-from mspgsen.evaluation import (build_extractor, cached_features, image_metrics, load_sample_file, parse_metrics,
-                                reference_images, stacked_modes, to_uint8)
+from mspgsen.evaluation import ImageEvaluator, load_sample_file, parse_metrics, to_uint8
 from mspgsen.families import FAMILIES
 from mspgsen.report.periodic import PeriodicEvaluator
 from mspgsen.report.outputs import (finish_run, record_point_metrics, save_samples_figure, write_metrics,
@@ -149,14 +148,9 @@ def evaluate(run_dir: str | Path | None = None, samples: str | Path | None = Non
         images = to_uint8(draw(loaded.family, loaded.generator, loaded.shape, count, seed, torch_device))
     else:
         images = load_sample_file(samples)
-    results: dict[str, Any] = {"samples": len(images), "reference": ref, "features": features}
-    feature_metrics = [m for m in wanted if m != "modes"]
-    if feature_metrics:
-        extractor = build_extractor(features, data_config.name, torch_device, inception_weights, classifier)
-        key, reference = reference_images(data_config, ref, tuple(images.shape[-2:]), images.shape[1])
-        results.update(image_metrics(images, cached_features(extractor, key, reference), extractor, feature_metrics))
-    if "modes" in wanted:
-        results.update(stacked_modes(images, torch_device))
+    evaluator = ImageEvaluator(wanted, features, data_config, ref, tuple(images.shape[-2:]), images.shape[1],
+                               torch_device, inception_weights, classifier)
+    results: dict[str, Any] = {"samples": len(images), "reference": ref, "features": features, **evaluator(images)}
     if run:
         write_metrics(run, {"images": {**results, "step": loaded.step, "generator": "ema" if loaded.ema else "raw"}})
     return results

@@ -93,6 +93,27 @@ def stacked_modes(samples: torch.Tensor, device, classifier_path: str | None = N
             "digit_classifier_accuracy": digits.test_accuracy}
 
 
+class ImageEvaluator:
+    """The chosen image metrics against one reference set: extractor and reference features prepared once."""
+
+    def __init__(self, metrics: list[str], features: str, data: DataConfig, ref: str, size: tuple[int, int],
+                 channels: int, device, inception_weights: str | None = None, classifier_path: str | None = None):
+        self.metrics, self.device = metrics, device
+        self.feature_metrics = [m for m in metrics if m != "modes"]
+        self.extractor = None
+        if self.feature_metrics:
+            self.extractor = build_extractor(features, data.name, device, inception_weights, classifier_path)
+            key, images = reference_images(data, ref, size, channels)
+            self.reference = cached_features(self.extractor, key, images)
+
+    def __call__(self, images: torch.Tensor) -> dict[str, float]:
+        """`images`: uint8 `[N, C, H, W]`."""
+        results = image_metrics(images, self.reference, self.extractor, self.feature_metrics) if self.extractor else {}
+        if "modes" in self.metrics:
+            results.update(stacked_modes(images, self.device))
+        return results
+
+
 def parse_metrics(text: str | None, default: tuple[str, ...]) -> list[str]:
     chosen = [m.strip() for m in text.split(",")] if text else list(default)
     unknown = [m for m in chosen if m not in IMAGE_METRICS]

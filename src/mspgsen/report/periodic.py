@@ -8,8 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from mspgsen.config import RunConfig
-from mspgsen.evaluation import (build_extractor, cached_features, image_metrics, parse_metrics, reference_images,
-                                stacked_modes, to_uint8)
+from mspgsen.evaluation import ImageEvaluator, parse_metrics, to_uint8
 from mspgsen.metrics.modes2d import mode_coverage
 from mspgsen.sampling import draw
 from mspgsen.training.rundir import RunDir
@@ -27,15 +26,9 @@ class PeriodicEvaluator:
         self.count = config.train.eval_n
         if source.shape.kind == "points":
             return
-        self.metrics = parse_metrics(config.train.eval_metrics, ("fid",))
-        feature_metrics = [m for m in self.metrics if m != "modes"]
-        self.extractor = None
-        if feature_metrics:
-            self.extractor = build_extractor(config.train.eval_features, config.data.name, device)
-            key, reference = reference_images(config.data, config.train.eval_ref, source.shape.size,
-                                              source.shape.channels)
-            self.reference = cached_features(self.extractor, key, reference)
-        self.feature_metrics = feature_metrics
+        self.images = ImageEvaluator(parse_metrics(config.train.eval_metrics, ("fid",)), config.train.eval_features,
+                                     config.data, config.train.eval_ref, source.shape.size, source.shape.channels,
+                                     device)
 
     def __call__(self, state: TrainingState) -> dict[str, float]:
         samples = draw(state.family, state.sampling_generator(), state.shape, self.count, EVAL_SEED, self.device)
@@ -44,11 +37,7 @@ class PeriodicEvaluator:
             results = {"modes_covered": coverage.modes_covered, "high_quality": coverage.high_quality,
                        "kl": coverage.kl}
         else:
-            images = to_uint8(samples)
-            results = image_metrics(images, self.reference, self.extractor, self.feature_metrics) \
-                if self.extractor else {}
-            if "modes" in self.metrics:
-                results.update(stacked_modes(images, self.device))
+            results = self.images(to_uint8(samples))
         self._keep_if_best(state, results)
         return results
 
