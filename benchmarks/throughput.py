@@ -1,5 +1,7 @@
 """Training-step throughput of each image family: images/s of full steps (n_critic D updates + one
-G update, as trained), at several sizes and precisions, on synthetic in-memory data.
+G update, as trained), at several sizes and precisions, on synthetic in-memory data, with the
+FLOPs of one step per image (forward and backward of every network, counted by torch's
+FlopCounterMode) and the parameters of G and of the critics (D, plus D_aux where there is one).
 
 Times with CUDA events after warm-up on a GPU (host clock on CPU) and reports the median of
 several timed windows.
@@ -13,6 +15,7 @@ import statistics
 import time
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from mspgsen.config import resolve
 from mspgsen.data.images import ImageTensorSource
@@ -72,10 +75,13 @@ def measure(family_name: str, size: int, precision: str, args, device: torch.dev
     state.stats.collect()  # drains pending values; also a device sync before timing
     seconds = [time_window(state, phases, ctx, precision, args.steps) for _ in range(args.windows)]
     per_step = statistics.median(seconds) / args.steps
+    with FlopCounterMode(display=False) as flops:  # counted once, outside the timed windows
+        run_step(state, phases, ctx, precision)
     return {"family": family_name, "size": size, "precision": precision, "ms_per_step": 1000 * per_step,
             "images_per_s": args.batch_size / per_step,
+            "gflop_per_image": flops.get_total_flops() / args.batch_size / 1e9,
             "params_g": sum(p.numel() for p in state.nets["G"].parameters()),
-            "params_d": sum(p.numel() for p in state.nets["D"].parameters())}
+            "params_d": sum(p.numel() for name, net in state.nets.items() if name != "G" for p in net.parameters())}
 
 
 def main() -> None:
@@ -86,11 +92,12 @@ def main() -> None:
             for s in args.sizes.split(",") for p in args.precisions.split(",")]
     print(f"\n{name}, torch {torch.__version__}, batch {args.batch_size}, median of {args.windows} windows "
           f"of {args.steps} steps after {args.warmup} warm-up steps\n")
-    print("| family | size | precision | images/s | ms/step | G params | D params |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| family | size | precision | images/s | ms/step | GFLOP/image/step | G params | D params |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         print(f"| {r['family']} | {r['size']}x{r['size']} | {r['precision']} | {r['images_per_s']:.0f} | "
-              f"{r['ms_per_step']:.1f} | {r['params_g'] / 1e6:.2f}M | {r['params_d'] / 1e6:.2f}M |")
+              f"{r['ms_per_step']:.1f} | {r['gflop_per_image']:.2f} | {r['params_g'] / 1e6:.2f}M | "
+              f"{r['params_d'] / 1e6:.2f}M |")
 
 
 if __name__ == "__main__":

@@ -38,10 +38,10 @@ def test_networks_fit_any_image_shape(model, dims):
     family = FAMILIES.get(model)(resolve([{"model": model}], TINY).model)
     shape = DataShape("images", dims)
     nets = family.build_networks(shape)
-    images = nets["G"](torch.randn(3, family.latent_dim(shape))).detach()
+    images = family.generate(nets, torch.randn(3, family.latent_dim(shape)))
     assert images.shape == (3, *dims)
     assert float(images.abs().max()) <= 1.0  # tanh output, the range of the data
-    assert nets["D"](images).shape == (3,)
+    assert family.discriminate(nets, images).shape == (3,)
 
 
 @pytest.mark.parametrize("model", ALL)

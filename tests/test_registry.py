@@ -5,9 +5,10 @@ from mspgsen.families import FAMILIES
 from mspgsen.registry import Registry
 
 
-def test_the_five_seed_002_families_are_registered():
-    assert FAMILIES.names() == ["dcgan", "wgan", "wgan-gp", "sagan", "sagan-wgangp"]
+def test_mspgsen_and_the_five_seed_002_families_are_registered():
+    assert FAMILIES.names() == ["mspgsen", "dcgan", "wgan", "wgan-gp", "sagan", "sagan-wgangp"]
     assert FAMILIES.get("gan") is FAMILIES.get("dcgan")
+    assert FAMILIES.get("mspg-sen") is FAMILIES.get("mspgsen")
 
 
 def test_duplicate_names_are_refused():

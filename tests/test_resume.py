@@ -1,6 +1,8 @@
 """Stopping and resuming gives the same run as going straight through, bit for bit, on CPU."""
 from __future__ import annotations
 
+import signal
+
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -34,12 +36,34 @@ class CountingController(Controller):
         self.ticks = state["ticks"]
 
 
-if "test-counting" not in CONTROLLERS:
-    register_controller(CountingController)
-
-
 def weights(run_dir) -> dict[str, torch.Tensor]:
     return load_file(str(run_dir / "checkpoint.safetensors"))
+
+
+class InterruptingController(Controller):
+    """Sends the run SIGINT once, at its first tick at or after step 6, as a scheduler or Ctrl-C would."""
+
+    name = "test-interrupt"
+
+    def __init__(self, config=None):
+        self.fired = False
+
+    def act(self, step, indicators, knobs):
+        if step >= 6 and not self.fired:
+            self.fired = True
+            signal.raise_signal(signal.SIGINT)
+        return {}
+
+    def state_dict(self):
+        return {"fired": self.fired}
+
+    def load_state_dict(self, state):
+        self.fired = state["fired"]
+
+
+for _controller in (CountingController, InterruptingController):
+    if _controller.name not in CONTROLLERS:
+        register_controller(_controller)
 
 
 @pytest.mark.parametrize("model", ["dcgan", "wgan", "wgan-gp", "sagan", "sagan-wgangp"])
@@ -52,6 +76,23 @@ def test_n_steps_then_resume_equals_2n_straight(tmp_path, model):
     assert resumed.step == 14
     a, b = weights(straight.run_dir), weights(resumed.run_dir)
     assert a.keys() == b.keys()
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not different, f"differ after resume: {different[:5]}"
+
+
+@pytest.mark.parametrize("data", ["ring8", "images"])
+def test_an_interrupted_mspgsen_run_resumes_exactly(tmp_path, tiny_images, data):
+    """MSPG-SEN's own schedules (instance noise, progressive growth) depend on the step and the
+    run's length, so the split run is interrupted rather than configured shorter."""
+    data = tiny_images if data == "images" else data
+    extra = ["train.log_every=2", "model.label_dropout=0.5"]
+    straight = api.train(tiny_config(tmp_path, "mspgsen", data, steps=12, name="straight", extra=extra))
+    stopped = api.train(tiny_config(tmp_path, "mspgsen", data, steps=12, name="split",
+                                    extra=[*extra, "train.controllers=[test-interrupt]"]))
+    assert not stopped.completed and stopped.step == 6
+    resumed = api.train(api.configure(base_run=tmp_path / "split", out=str(tmp_path / "split")), resume=True)
+    assert resumed.step == 12
+    a, b = weights(straight.run_dir), weights(resumed.run_dir)
     different = [k for k in a if not torch.equal(a[k], b[k])]
     assert not different, f"differ after resume: {different[:5]}"
 

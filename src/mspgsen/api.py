@@ -92,7 +92,8 @@ def train(config: RunConfig, resume: bool = False) -> TrainResult:
         evaluator.run = run
     seed_everything(config.train.seed)
     stream = source.stream(config.train.batch_size, config.train.seed, device)
-    state = TrainingState(family, source.shape, config, device, stream, build_controllers(config))
+    controllers = build_controllers(config, family.default_controllers(source.shape))
+    state = TrainingState(family, source.shape, config, device, stream, controllers)
     if resume:
         resume_run(state, run)
     print(f"{'resuming' if resume else 'training'} {family.name} on {source.describe()} — "

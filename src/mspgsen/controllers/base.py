@@ -39,5 +39,7 @@ def register_controller(cls: type[Controller]) -> type[Controller]:
     return cls
 
 
-def build_controllers(config: RunConfig) -> list[Controller]:
-    return [CONTROLLERS.get(name)(config) for name in config.train.controllers]
+def build_controllers(config: RunConfig, family_defaults: list[str] = ()) -> list[Controller]:
+    """The family's own controllers first (unless the config names them too), then the config's."""
+    names = [name for name in family_defaults if name not in config.train.controllers] + list(config.train.controllers)
+    return [CONTROLLERS.get(name)(config) for name in names]

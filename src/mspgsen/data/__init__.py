@@ -67,7 +67,7 @@ def load_data(config: DataConfig) -> DataSource:
 
 
 def finish_images(name: str, images: torch.Tensor, labels: torch.Tensor | None, class_names: list[str] | None,
-                  config: DataConfig, skipped: int = 0) -> ImageTensorSource:
+                  config: DataConfig, skipped: int = 0, conditionable: bool = True) -> ImageTensorSource:
     """Apply the shared options (limit, channels, size) to a freshly loaded uint8 image tensor."""
     if config.limit is not None:
         images = images[:config.limit]
@@ -76,7 +76,7 @@ def finish_images(name: str, images: torch.Tensor, labels: torch.Tensor | None, 
     size = parse_image_size(config.image_size)
     if size is not None:
         images = fit_images(images, size, config.resize)
-    return ImageTensorSource(name, images, labels, class_names, skipped)
+    return ImageTensorSource(name, images, labels, class_names, skipped, conditionable)
 
 
 def _folder_source(path: Path, config: DataConfig, name: str | None = None) -> ImageTensorSource:
@@ -131,7 +131,9 @@ def _idx_loader(name: str):
 def _stacked_mnist(config: DataConfig) -> ImageTensorSource:
     images, labels, _ = load_idx_dataset("mnist", data_root(config.root), config.split, config.download)
     stacked, modes = stack_digits(images, labels, config.limit or STACKED_SIZE, config.split)
-    return finish_images("stacked-mnist", stacked, modes, [f"{m:03d}" for m in range(1000)], config)
+    # Its labels are its 1000 modes: a model conditioned on them would cover every mode by construction.
+    return finish_images("stacked-mnist", stacked, modes, [f"{m:03d}" for m in range(1000)], config,
+                         conditionable=False)
 
 
 register_dataset("mnist", "MNIST digits, 1x28x28, 10 classes (IDX files under the data root)")(_idx_loader("mnist"))

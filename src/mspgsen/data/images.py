@@ -16,13 +16,14 @@ class ImageTensorSource:
     """`images` is uint8 `[N, C, H, W]`; `labels` int64 `[N]` or None."""
 
     def __init__(self, name: str, images: torch.Tensor, labels: torch.Tensor | None = None,
-                 class_names: list[str] | None = None, skipped: int = 0):
+                 class_names: list[str] | None = None, skipped: int = 0, conditionable: bool = True):
+        """`conditionable=False` keeps the labels for evaluation but hides them from conditional models."""
         self.name = name
         self.images = images.contiguous()
         self.labels = labels
         self.class_names = class_names or []
         self.skipped = skipped
-        num_classes = len(self.class_names) if labels is not None else 0
+        num_classes = len(self.class_names) if labels is not None and conditionable else 0
         self.shape = DataShape("images", tuple(images.shape[1:]), num_classes)
 
     def __len__(self) -> int:

@@ -61,8 +61,21 @@ class Family:
     def default_knobs(self) -> Knobs:
         return Knobs(repeats={"D": self.config.n_critic, "G": 1})
 
+    def default_controllers(self, shape: DataShape) -> list[str]:
+        """Controllers the family's own settings need (a noise schedule, progressive growth)."""
+        return []
+
+    def sample_conditions(self, n: int, generator: torch.Generator) -> torch.Tensor | None:
+        """Conditions (class labels) to sample with, for a conditional generator; None otherwise."""
+        return None
+
+    def discriminate(self, nets: nn.ModuleDict | dict[str, nn.Module], samples: torch.Tensor) -> torch.Tensor:
+        """D's raw scores `[B]` for full-size samples (real or generated)."""
+        return nets["D"](samples)
+
     @torch.no_grad()
-    def generate(self, nets: nn.ModuleDict | dict[str, nn.Module], latents: torch.Tensor) -> torch.Tensor:
+    def generate(self, nets: nn.ModuleDict | dict[str, nn.Module], latents: torch.Tensor,
+                 conditions: torch.Tensor | None = None) -> torch.Tensor:
         return nets[self.generator_key](latents)
 
 

@@ -12,6 +12,8 @@ class Knobs:
     repeats: dict[str, int] = field(default_factory=dict)  # per phase: runs per step (n_critic for "D")
     loss_weights: dict[str, float] = field(default_factory=dict)  # per named term; 1 when absent
     noise_std: float = 0.0  # instance noise added to the discriminator's inputs
+    level: float | None = None  # progressive growth: active scale + fade-in fraction; None: full size
+    scales: int = 1  # how many scales `level` moves over (set by the family, read by controllers)
 
     def weight(self, term: str) -> float:
         return self.loss_weights.get(term, 1.0)

@@ -32,7 +32,7 @@ def save_snapshot(state: TrainingState, path, config: RunConfig) -> None:
 def resume_run(state: TrainingState, run: RunDir) -> None:
     saved = load_state(run.checkpoint, state.device)
     state.load_state_dict(saved)
-    state.load_controller_states(saved.get("controllers", []))
+    state.load_controller_states(saved.get("controllers", {}))
 
 
 def load_snapshot(run: RunDir) -> tuple[DataShape, dict[str, Any], dict[str, str]]:

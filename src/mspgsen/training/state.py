@@ -40,12 +40,13 @@ class TrainingState:
     def sampling_generator(self) -> nn.Module:
         return self.ema.model if self.ema else self.nets[self.family.generator_key]
 
-    def controller_states(self) -> list[dict[str, Any]]:
-        return [controller.state_dict() for controller in self.controllers]
+    def controller_states(self) -> dict[str, dict[str, Any]]:
+        return {controller.name: controller.state_dict() for controller in self.controllers}
 
-    def load_controller_states(self, states: list[dict[str, Any]]) -> None:
-        for controller, state in zip(self.controllers, states):
-            controller.load_state_dict(state)
+    def load_controller_states(self, states: dict[str, dict[str, Any]]) -> None:
+        for controller in self.controllers:
+            if controller.name in states:
+                controller.load_state_dict(states[controller.name])
 
     def state_dict(self) -> dict[str, Any]:
         return {

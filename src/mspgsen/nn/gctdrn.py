@@ -1,0 +1,123 @@
+"""GCTDRN residual blocks (seed 001, eq. 15-16) and the generator's global feature enhancement.
+
+A block is `F = α·Σ_i w_i(X)·Branch_i(X) + β·DEMA(X) + Shortcut(X)`: 3x3, 5x5 and 7x7 branches
+fused with weights computed from the input (softmax over branches, as in selective-kernel
+networks), DEMA as the attention term, α and β learnable. Switched off, the branches become a
+plain two-layer residual body and the attention term disappears, so the ablation flags remove
+exactly their own parameters. Like DEMA it works on 1-D or 2-D maps: `mix(c_in, c_out)` is
+the layer that mixes all channels (a 3x3 conv for images, a linear map over the whole hidden
+vector for the MLP's token view), and everything else follows from `dims`.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from mspgsen.nn.dema import DEMA, DemaOutput, conv_nd
+from mspgsen.nn.layers import Norm, spectral
+
+BRANCH_KERNELS = (3, 5, 7)
+INITIAL_ATTENTION_WEIGHT = 0.5  # β starts non-zero so DEMA gets gradients from the first step
+
+Mixer = Callable[[int, int], nn.Module]
+
+
+def norm_nd(kind: Norm, channels: int, dims: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(channels) if dims == 2 else nn.BatchNorm1d(channels)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)
+    return nn.Identity()
+
+
+class SelectiveBranches(nn.Module):
+    """Σ_i w_i·Branch_i(X): depthwise-separable k×k branches, w = softmax over branches of an MLP
+    of the pooled branch sum (per channel), so each sample picks its own receptive field."""
+
+    def __init__(self, channels: int, dims: int, sn: bool, kernels: tuple[int, ...] = BRANCH_KERNELS):
+        super().__init__()
+        conv = conv_nd(dims)
+        self.branches = nn.ModuleList(
+            nn.Sequential(conv(channels, channels, k, padding=k // 2, groups=channels),
+                          spectral(conv(channels, channels, 1), sn)) for k in kernels)
+        hidden = max(channels // 4, 8)
+        self.select = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels * len(kernels)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs = torch.stack([branch(x) for branch in self.branches], dim=1)  # [B, n, C, *pos]
+        descriptor = outputs.sum(dim=1).flatten(2).mean(dim=2)
+        weights = self.select(descriptor).view(len(x), len(self.branches), -1).softmax(dim=1)
+        return (weights.view(*weights.shape, *([1] * (x.dim() - 2))) * outputs).sum(dim=1)
+
+
+class GCTDRNBlock(nn.Module):
+    """One residual block; `forward` returns the output and the DEMA paths (None without DEMA)."""
+
+    def __init__(self, in_channels: int, out_channels: int, dims: int, mix: Mixer, *, gctdrn: bool = True,
+                 dema: bool = True, norm: Norm = "batch", sn: bool = False, condition_dim: int = 0):
+        super().__init__()
+        self.pre = nn.Sequential(mix(in_channels, out_channels), norm_nd(norm, out_channels, dims), nn.ReLU())
+        if gctdrn:
+            self.body = SelectiveBranches(out_channels, dims, sn)
+            self.alpha = nn.Parameter(torch.ones(()))
+        else:
+            self.body = mix(out_channels, out_channels)
+            self.alpha = None
+        self.post = nn.Sequential(norm_nd(norm, out_channels, dims), nn.ReLU())
+        self.shortcut = (nn.Identity() if in_channels == out_channels
+                         else spectral(conv_nd(dims)(in_channels, out_channels, 1), sn))
+        self.attention = (DEMA(in_channels, out_channels, dims, condition_dim=condition_dim, spectral_norm=sn)
+                          if dema else None)
+        self.beta = nn.Parameter(torch.tensor(INITIAL_ATTENTION_WEIGHT)) if dema else None
+
+    def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, DemaOutput | None]:
+        body = self.body(self.pre(x))
+        if self.alpha is not None:
+            body = self.alpha * body
+        out = body + self.shortcut(x)
+        paths = None
+        if self.attention is not None:
+            paths = self.attention(x, condition)
+            out = out + self.beta * paths.out
+        return self.post(out), paths
+
+
+class GlobalEnhancement(nn.Module):
+    """The generator's last branch: global average pooling → MLP → per-channel modulation of the
+    local features, so global context sets the overall look while the map keeps its detail."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        hidden = max(channels // 4, 8)
+        self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, 2 * channels))
+        with torch.no_grad():  # starts near the identity modulation
+            self.mlp[-1].weight.mul_(0.1)
+            self.mlp[-1].bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale, shift = self.mlp(x.flatten(2).mean(dim=2)).chunk(2, dim=1)
+        shape = (*scale.shape, *([1] * (x.dim() - 2)))
+        return x * (1 + scale.view(shape)) + shift.view(shape)
+
+
+def conv3x3_mixer(sn: bool) -> Mixer:
+    return lambda c_in, c_out: spectral(nn.Conv2d(c_in, c_out, 3, padding=1), sn)
+
+
+class TokenLinear(nn.Module):
+    """A linear map over a whole `[B, C, T]` token view (every channel of every token mixes)."""
+
+    def __init__(self, in_channels: int, out_channels: int, tokens: int, sn: bool = False):
+        super().__init__()
+        self.out_shape = (out_channels, tokens)
+        self.linear = spectral(nn.Linear(in_channels * tokens, out_channels * tokens), sn)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x.flatten(1)).view(len(x), *self.out_shape)
+
+
+def token_mixer(tokens: int, sn: bool) -> Mixer:
+    return lambda c_in, c_out: TokenLinear(c_in, c_out, tokens, sn)

@@ -1,0 +1,173 @@
+"""MSPG-SEN's image networks: a multi-scale progressive generator built of GCTDRN blocks, a
+discriminator that reads every scale (MSG-GAN style), and the AFE auxiliary discriminator.
+
+The generator grows from the smallest stage of `generator_sizes` (4x4 for 32 and 64, 7x7 for
+28) to the full size, one GCTDRN block per stage, with a to-image head at each scale it emits.
+It keeps the progressive level as a buffer, so its EMA copy and its snapshot show exactly what
+it showed in training.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mspgsen.data.base import DataShape
+from mspgsen.nn.conv import generator_sizes, stage_widths
+from mspgsen.nn.dema import DEMA, DemaOutput
+from mspgsen.nn.gctdrn import GCTDRNBlock, GlobalEnhancement, conv3x3_mixer
+from mspgsen.nn.layers import spectral
+from mspgsen.nn.pyramid import Pyramid, fade_pyramid, upsample
+
+CONDITION_DIM = 128  # class embedding size (DEMA's task embedding T)
+ATTENTION_MAX_POSITIONS = 32 * 32  # D's DEMA sits at the first stage at most this large
+
+
+@dataclass
+class GeneratorOutput:
+    pyramid: Pyramid  # every emitted scale, faded to the current progressive level
+    final: torch.Tensor  # the full-size sample
+    middle: torch.Tensor | None = None  # what AFE's auxiliary discriminator reads
+    paths: list[DemaOutput] = field(default_factory=list)  # DEMA paths, for L_LGCL
+
+
+def scale_sizes(shape: DataShape) -> list[tuple[int, int]]:
+    return generator_sizes(*shape.size)
+
+
+def middle_scale(sizes: list[tuple[int, int]]) -> int:
+    return len(sizes) // 2
+
+
+class ClassEmbedding(nn.Module):
+    """Class labels as vectors; index `num_classes` is the null label that label dropout uses."""
+
+    def __init__(self, num_classes: int, dim: int):
+        super().__init__()
+        self.null = num_classes
+        self.embed = nn.Embedding(num_classes + 1, dim)
+
+    def forward(self, labels: torch.Tensor | None, batch: int, device: torch.device) -> torch.Tensor:
+        if labels is None:
+            labels = torch.full((batch,), self.null, dtype=torch.long, device=device)
+        return self.embed(labels)
+
+
+class MultiScaleGenerator(nn.Module):
+    def __init__(self, shape: DataShape, latent_dim: int, width: int, *, head_scales: list[int],
+                 num_classes: int = 0, gctdrn: bool = True, dema: bool = True, afe: bool = False):
+        super().__init__()
+        self.sizes = scale_sizes(shape)
+        widths = stage_widths(width, len(self.sizes))
+        self.head_scales = sorted(head_scales)
+        self.afe_scale = middle_scale(self.sizes) if afe else None
+        condition_dim = CONDITION_DIM if num_classes else 0
+        self.classes = ClassEmbedding(num_classes, condition_dim) if num_classes else None
+        self.base_shape = (widths[0], *self.sizes[0])
+        self.project = nn.Sequential(nn.Linear(latent_dim + condition_dim, widths[0] * self.sizes[0][0] * self.sizes[0][1]))
+        self.project_act = nn.Sequential(nn.BatchNorm2d(widths[0]), nn.ReLU())
+        mixer = conv3x3_mixer(False)
+        self.blocks = nn.ModuleList(
+            GCTDRNBlock(widths[max(i - 1, 0)], widths[i], 2, mixer, gctdrn=gctdrn, dema=dema,
+                        condition_dim=condition_dim) for i in range(len(self.sizes)))
+        self.enhance = GlobalEnhancement(widths[-1]) if gctdrn else None
+        self.to_image = nn.ModuleDict(
+            {str(i): nn.Sequential(nn.Conv2d(widths[i], shape.channels, 1), nn.Tanh()) for i in self.head_scales})
+        self.register_buffer("level", torch.tensor(float(len(self.sizes) - 1)))
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> GeneratorOutput:
+        condition = self.classes(labels, len(z), z.device) if self.classes else None
+        latent = z if condition is None else torch.cat([z, condition], dim=1)
+        x = self.project_act(self.project(latent).view(-1, *self.base_shape))
+        pyramid, paths = {}, []
+        last = len(self.sizes) - 1
+        for i, block in enumerate(self.blocks):
+            x, block_paths = block(upsample(x, self.sizes[i]), condition)
+            if block_paths is not None:
+                paths.append(block_paths)
+            if i == last and self.enhance is not None:
+                x = self.enhance(x)
+            if str(i) in self.to_image:
+                pyramid[i] = self.to_image[str(i)](x)
+        pyramid = fade_pyramid(pyramid, self.sizes, float(self.level))
+        middle = pyramid[self.afe_scale] if self.afe_scale is not None else None
+        return GeneratorOutput(pyramid, pyramid[last], middle, paths)
+
+
+class DownBlock(nn.Module):
+    """Residual: two 3x3 convs then area-downsampling to the next scale, 1x1 conv shortcut."""
+
+    def __init__(self, in_channels: int, out_channels: int, size: tuple[int, int], sn: bool):
+        super().__init__()
+        self.size = size
+        self.body = nn.Sequential(spectral(nn.Conv2d(in_channels, out_channels, 3, padding=1), sn), nn.LeakyReLU(0.2),
+                                  spectral(nn.Conv2d(out_channels, out_channels, 3, padding=1), sn))
+        self.shortcut = spectral(nn.Conv2d(in_channels, out_channels, 1), sn)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.leaky_relu(F.adaptive_avg_pool2d(self.body(x) + self.shortcut(x), self.size), 0.2)
+
+
+class MultiScaleDiscriminator(nn.Module):
+    """Reads the full image and, with `multiscale`, adds each smaller scale where its features reach
+    that size; a projection head (Miyato & Koyama 2018) brings in the class label."""
+
+    def __init__(self, shape: DataShape, width: int, *, multiscale: bool = True, num_classes: int = 0,
+                 dema: bool = True, sn: bool = True):
+        super().__init__()
+        self.sizes = scale_sizes(shape)
+        last = len(self.sizes) - 1
+        widths = stage_widths(width, len(self.sizes))  # widest at the smallest scale
+        self.read_scales = list(range(len(self.sizes))) if multiscale else [last]
+        self.from_image = nn.ModuleDict(
+            {str(i): spectral(nn.Conv2d(shape.channels, widths[i], 1), sn) for i in self.read_scales})
+        self.down = nn.ModuleList(DownBlock(widths[i], widths[i - 1], self.sizes[i - 1], sn) for i in range(last, 0, -1))
+        fitting = [i for i, (h, w) in enumerate(self.sizes) if h * w <= ATTENTION_MAX_POSITIONS]
+        self.attention_scale = fitting[-1] if dema and fitting else None
+        self.attention = DEMA(widths[self.attention_scale], spectral_norm=sn, contrastive=False) if self.attention_scale is not None else None
+        self.head = spectral(nn.Linear(widths[0], 1), sn)
+        self.classes = spectral(nn.Embedding(num_classes + 1, widths[0]), sn) if num_classes else None
+
+    def forward(self, pyramid: Pyramid, labels: torch.Tensor | None = None) -> torch.Tensor:
+        last = len(self.sizes) - 1
+        h = F.leaky_relu(self.from_image[str(last)](pyramid[last]), 0.2)
+        h = self._attend(h, last)
+        for scale, block in zip(range(last - 1, -1, -1), self.down):
+            h = block(h)
+            if str(scale) in self.from_image:
+                h = h + self.from_image[str(scale)](pyramid[scale])
+            h = self._attend(h, scale)
+        features = h.sum(dim=(2, 3))
+        score = self.head(features).squeeze(1)
+        if self.classes is not None and labels is not None:
+            score = score + (self.classes(labels) * features).sum(dim=1)
+        return score
+
+    def _attend(self, h: torch.Tensor, scale: int) -> torch.Tensor:
+        return h + self.attention(h).out if scale == self.attention_scale else h
+
+
+def minibatch_std(x: torch.Tensor) -> torch.Tensor:
+    """The mean over features of the batch's standard deviation, appended as one more feature or
+    channel (Karras et al. 2018): a collapsed batch has a telling value here."""
+    spread = x.float().std(dim=0, unbiased=False).mean().to(x.dtype)
+    return torch.cat([x, spread.expand(len(x), 1, *x.shape[2:])], dim=1)
+
+
+class AuxiliaryDiscriminator(nn.Module):
+    """AFE's D_aux: a small conv critic of the generator's middle scale with a diversity feature."""
+
+    def __init__(self, channels: int, size: tuple[int, int], width: int, sn: bool = True):
+        super().__init__()
+        layers: list[nn.Module] = [spectral(nn.Conv2d(channels, width, 1), sn), nn.LeakyReLU(0.2)]
+        while min(size) >= 8:
+            size = ((size[0] + 1) // 2, (size[1] + 1) // 2)
+            layers.append(DownBlock(width, width, size, sn))
+        self.features = nn.Sequential(*layers)
+        self.judge = nn.Sequential(spectral(nn.Conv2d(width + 1, width, 3, padding=1), sn), nn.LeakyReLU(0.2))
+        self.head = spectral(nn.Linear(width, 1), sn)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.judge(minibatch_std(self.features(x))).sum(dim=(2, 3))).squeeze(1)

@@ -1,0 +1,41 @@
+"""Image pyramids for multi-scale G and D, and the progressive fade-in between their scales.
+
+A pyramid is a dict from scale index (0 = smallest) to a `[B, C, h, w]` batch. The progressive
+level is a float: its integer part is the finest scale fully grown, its fraction how far the
+next scale has faded in. Scales above the active one show the active image upsampled, so the
+generator and real images look the same to the discriminator at every level (ProGAN's rule).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+Pyramid = dict[int, torch.Tensor]
+
+
+def downsample_pyramid(images: torch.Tensor, sizes: list[tuple[int, int]], scales: list[int]) -> Pyramid:
+    """Real images at every scale in `scales` (area averaging, so any size ratio works)."""
+    return {i: images if sizes[i] == tuple(images.shape[-2:]) else F.adaptive_avg_pool2d(images, sizes[i])
+            for i in scales}
+
+
+def upsample(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    return images if tuple(images.shape[-2:]) == tuple(size) else F.interpolate(images, size=size, mode="nearest")
+
+
+def fade_pyramid(pyramid: Pyramid, sizes: list[tuple[int, int]], level: float) -> Pyramid:
+    """The pyramid as seen at progressive `level`; needs every scale up to the active one."""
+    top = len(sizes) - 1
+    if level >= top:
+        return pyramid
+    grown = max(int(math.floor(level)), 0)
+    fraction = level - grown
+    active_index = grown + 1 if fraction > 0 else grown
+    active = pyramid[grown]
+    if fraction > 0:
+        active = torch.lerp(upsample(active, sizes[active_index]), pyramid[active_index], fraction)
+    faded = {i: image for i, image in pyramid.items() if i < active_index}
+    faded.update({i: upsample(active, sizes[i]) for i in pyramid if i >= active_index})
+    return faded

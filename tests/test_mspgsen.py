@@ -1,0 +1,225 @@
+"""MSPG-SEN's networks and losses: shapes, gradients, DEMA's linear cost, L_LGCL, the ablation flags."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch.autograd.graph import saved_tensors_hooks
+from torch.utils.flop_counter import FlopCounterMode
+
+from mspgsen import api
+from mspgsen.config import DataConfig, resolve
+from mspgsen.data import load_data
+from mspgsen.controllers.schedules import progressive_level
+from mspgsen.data.base import DataShape
+from mspgsen.families import FAMILIES
+from mspgsen.nn import SelfAttention2d
+from mspgsen.nn.dema import DEMA, ExpansionPath, local_global_contrastive_loss
+from mspgsen.nn.gctdrn import GlobalEnhancement, SelectiveBranches
+from mspgsen.nn.multiscale import AuxiliaryDiscriminator, ClassEmbedding
+from mspgsen.nn.pyramid import downsample_pyramid, fade_pyramid, upsample
+from mspgsen.sampling import load_generator
+from mspgsen.training.loop import run_step
+from mspgsen.training.rundir import existing_run_dir
+from mspgsen.training.state import TrainingState
+
+from conftest import TINY, tiny_config
+from test_families_contract import context, make_state
+
+FLAGS = ("dema", "gctdrn", "afe", "multiscale", "progressive", "conditional")
+
+
+def build(shape: DataShape, **flags):
+    config = resolve([{"model": {"name": "mspgsen", "width": 8, "mlp_width": 32, "mlp_depth": 3, **flags}}])
+    family = FAMILIES.get("mspgsen")(config.model)
+    return family, family.build_networks(shape)
+
+
+def count(module: torch.nn.Module | dict, kind: type | None = None) -> int:
+    modules = module.values() if isinstance(module, dict) else [module]
+    if kind is None:
+        return sum(p.numel() for m in modules for p in m.parameters())
+    return sum(p.numel() for m in modules for sub in m.modules() if isinstance(sub, kind) for p in sub.parameters())
+
+
+@pytest.mark.parametrize("dims", [(1, 28, 28), (3, 32, 32), (3, 20, 14), (1, 16, 24)])
+def test_generator_emits_every_scale_and_d_reads_them(dims):
+    shape = DataShape("images", dims, num_classes=5)
+    family, nets = build(shape)
+    labels = torch.randint(5, (3,))
+    out = nets["G"](torch.randn(3, family.latent_dim(shape)), labels)
+    sizes = nets["G"].sizes
+    assert sizes[-1] == dims[1:] and len(sizes) >= 2
+    assert {i: tuple(x.shape) for i, x in out.pyramid.items()} == {i: (3, dims[0], *s) for i, s in enumerate(sizes)}
+    assert out.middle.shape == (3, dims[0], *sizes[len(sizes) // 2])
+    assert nets["D"](out.pyramid, labels).shape == (3,)
+    assert nets["D_aux"](out.middle).shape == (3,)
+
+
+def test_points_networks_have_afe_on_a_hidden_layer():
+    shape = DataShape("points", (2,))
+    family, nets = build(shape)
+    out = nets["G"](torch.randn(5, family.latent_dim(shape)))
+    assert out.final.shape == (5, 2) and out.middle.shape == (5, 2)
+    assert nets["D"](out.final).shape == (5,) and nets["D_aux"](out.middle).shape == (5,)
+
+
+@pytest.mark.parametrize("data", ["images", "ring8"])
+def test_gradients_reach_every_parameter(data, tiny_images):
+    state = make_state("mspgsen", DataConfig(name=str(tiny_images) if data == "images" else data), batch_size=16)
+    state.knobs.level = None  # every scale active: a growing generator leaves its top heads idle by design
+    ctx = context(state, batch_size=16)
+    missing = []
+    for phase in state.family.phases():
+        for net in state.nets.values():
+            net.zero_grad(set_to_none=True)
+        sum(phase.compute(ctx).values()).backward()
+        for name in phase.trains:
+            if name in state.nets:
+                missing += [f"{name}.{n}" for n, p in state.nets[name].named_parameters()
+                            if p.grad is None or not p.grad.abs().sum() > 0]
+    assert not missing, f"no gradient: {missing[:8]}"
+
+
+def measure(module: torch.nn.Module, x: torch.Tensor) -> tuple[int, int]:
+    """(FLOPs of forward + backward, bytes kept for backward) of one pass: deterministic costs."""
+    saved = []
+
+    def pack(tensor):
+        saved.append(tensor.numel() * tensor.element_size())
+        return tensor
+
+    with FlopCounterMode(display=False) as flops, saved_tensors_hooks(pack, lambda t: t):
+        out = module(x)
+        out = out.out if hasattr(out, "out") else out
+        out.sum().backward()
+    return flops.get_total_flops(), sum(saved)
+
+
+def test_dema_expansion_cost_grows_linearly_with_positions_and_sagans_does_not():
+    torch.manual_seed(0)
+    small, large = torch.randn(2, 32, 16, 16), torch.randn(2, 32, 64, 64)  # 16x the positions
+    expansion = ExpansionPath(32, 32, tokens=4, sn=False)
+    flops_ratio, memory_ratio = (b / a for a, b in zip(measure(expansion, small), measure(expansion, large)))
+    assert 15 <= flops_ratio <= 17 and 15 <= memory_ratio <= 17  # linear: 16x
+    attention = SelfAttention2d(32)
+    sagan_flops, sagan_memory = (b / a for a, b in zip(measure(attention, small), measure(attention, large)))
+    assert sagan_flops > 100 and sagan_memory > 100  # quadratic: towards 256x; the measure can tell them apart
+    dema_flops, _ = (b / a for a, b in zip(measure(DEMA(32), small), measure(DEMA(32), large)))
+    assert 15 <= dema_flops <= 17  # the whole module, focus path included, stays linear
+
+
+def test_contrastive_loss_is_lower_for_aligned_positives_than_for_shuffled_ones():
+    torch.manual_seed(0)
+    focus = torch.randn(64, 32)
+    positive = focus + 0.3 * torch.randn(64, 32)
+    expansion = torch.randn(64, 32)
+    aligned = local_global_contrastive_loss(focus, positive, expansion, temperature=0.1)
+    shuffled = local_global_contrastive_loss(focus, positive[torch.randperm(64)], expansion, temperature=0.1)
+    assert aligned < 0.5 < shuffled
+    # a focus embedding equal to its own expansion embedding is penalised: the paths should differ
+    redundant = local_global_contrastive_loss(focus, positive, focus.clone(), temperature=0.1)
+    assert redundant > aligned
+
+
+def test_dema_uses_its_condition():
+    torch.manual_seed(0)
+    dema = DEMA(16, condition_dim=8)
+    x = torch.randn(4, 16, 8, 8)
+    a, b = dema(x, torch.randn(4, 8)).out, dema(x, torch.randn(4, 8)).out
+    assert not torch.allclose(a, b)
+
+
+IMAGE_SHAPE = DataShape("images", (3, 32, 32), num_classes=10)
+
+
+def test_each_flag_removes_its_own_parameters():
+    family, full = build(IMAGE_SHAPE)
+    total = count(full)
+    betas = sum(1 for b in full["G"].blocks if b.beta is not None)
+    alphas = sum(1 for b in full["G"].blocks if b.alpha is not None)
+
+    _, off = build(IMAGE_SHAPE, dema=False)
+    assert count(off) == total - count(full, DEMA) - betas
+
+    _, off = build(IMAGE_SHAPE, gctdrn=False)
+    plain_bodies = sum(count(b.body) for b in off["G"].blocks)
+    assert count(off) == total - count(full, SelectiveBranches) - count(full, GlobalEnhancement) - alphas + plain_bodies
+
+    _, off = build(IMAGE_SHAPE, afe=False)
+    assert "D_aux" not in off and count(off) == total - count(full["D_aux"])
+
+    _, off = build(IMAGE_SHAPE, multiscale=False)
+    small_scale_readers = sum(count(m) for i, m in full["D"].from_image.items() if int(i) < 3)
+    assert count(off) == total - small_scale_readers
+
+    _, off = build(IMAGE_SHAPE, conditional=False)
+    condition_dim = full["G"].classes.embed.embedding_dim
+    g_conditions = (count(full["G"], ClassEmbedding) + condition_dim * full["G"].project[0].out_features
+                    + sum(condition_dim * b.attention.fusion[0].out_features for b in full["G"].blocks))
+    assert count(off) == total - g_conditions - count(full["D"].classes)  # the projection D's class embedding
+
+    off_family, off = build(IMAGE_SHAPE, progressive=False)
+    assert count(off) == total  # growth is a schedule, not weights
+    assert off_family.default_knobs().level is None and family.default_knobs().level == 0.0
+    assert "progressive-growth" not in off_family.default_controllers(IMAGE_SHAPE)
+
+
+@pytest.mark.parametrize("flag", FLAGS)
+def test_each_one_off_variant_still_trains(flag, tiny_images):
+    config = resolve([{"model": {"name": "mspgsen", flag: False}}], TINY)
+    source = load_data(DataConfig(name=str(tiny_images)))
+    torch.manual_seed(0)
+    state = TrainingState(FAMILIES.get("mspgsen")(config.model), source.shape, config, torch.device("cpu"),
+                          source.stream(8, 0, torch.device("cpu")))
+    ctx = context(state)
+    before = {name: [p.detach().clone() for p in net.parameters()] for name, net in state.nets.items()}
+    for _ in range(2):
+        run_step(state, state.family.phases(), ctx, "fp32")
+    indicators = state.stats.collect()
+    assert all(torch.isfinite(torch.tensor(v)) for v in indicators.values())
+    for name, net in state.nets.items():
+        assert any(not torch.equal(a, b) for a, b in zip(before[name], net.parameters())), f"{name} did not train"
+    assert ("G/aux" in indicators) == (flag != "afe") and ("G/lgcl" in indicators) == (flag != "dema")
+
+
+def test_fade_in_blends_neighbouring_scales():
+    sizes = [(4, 4), (8, 8), (16, 16)]
+    images = torch.rand(2, 3, 16, 16)
+    pyramid = downsample_pyramid(images, sizes, [0, 1, 2])
+    assert fade_pyramid(pyramid, sizes, 2.0) is pyramid
+    at_zero = fade_pyramid(pyramid, sizes, 0.0)
+    assert torch.equal(at_zero[2], upsample(pyramid[0], (16, 16)))
+    halfway = fade_pyramid(pyramid, sizes, 1.5)
+    assert torch.equal(halfway[1], pyramid[1])
+    assert torch.allclose(halfway[2], 0.5 * upsample(pyramid[1], (16, 16)) + 0.5 * pyramid[2])
+
+
+def test_progressive_schedule_holds_then_fades_each_scale_in():
+    levels = [progressive_level(step, grow_steps=400, scales=4) for step in (0, 99, 100, 125, 150, 199, 300, 350, 400)]
+    assert levels == [0.0, 0.0, 0.0, 0.5, 1.0, 1.0, 2.0, 3.0, 3.0]
+
+
+def test_a_growing_generator_shows_the_small_scale_and_its_snapshot_keeps_the_level(tmp_path, tiny_images):
+    result = api.train(tiny_config(tmp_path, "mspgsen", tiny_images, steps=4, extra=["model.grow_fraction=100"]))
+    loaded = load_generator(existing_run_dir(result.run_dir))
+    assert float(loaded.generator.level) == 0.0  # 4 of 400 growth steps: still at the 4x4 stage
+    pixels = np.load(api.sample(result.run_dir, 4, tmp_path / "s.npz"))["images"]
+    blocks = pixels.reshape(4, 4, 4, 4, 4, 3)  # 16x16 from 4x4: constant 4x4 blocks
+    assert (blocks == blocks[:, :, :1, :, :1]).all()
+
+
+def test_conditional_sampling_draws_every_class(tiny_images):
+    family, nets = build(DataShape("images", (3, 16, 16), num_classes=3))
+    labels = family.sample_conditions(300, torch.Generator().manual_seed(0))
+    assert set(labels.tolist()) == {0, 1, 2}
+    assert family.generate(nets, torch.randn(300, family.latent_dim(DataShape("images", (3, 16, 16)))),
+                           labels).shape == (300, 3, 16, 16)
+
+
+def test_auxiliary_critic_sees_a_collapsed_batch():
+    """The minibatch-diversity feature: identical samples give D_aux a different input than varied ones."""
+    critic = AuxiliaryDiscriminator(3, (8, 8), 8, sn=False)
+    varied = torch.randn(8, 3, 8, 8)
+    collapsed = varied[:1].expand(8, -1, -1, -1)
+    assert not torch.allclose(critic(collapsed)[0], critic(varied)[0])  # the same image, judged in its batch
