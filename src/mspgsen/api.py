@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from mspgsen.ablation import AblationResult, ablate  # noqa: F401  (part of the API)
 from mspgsen.config import DataConfig, RunConfig, load_yaml, resolve, save_yaml
 from mspgsen.controllers import build_controllers
 from mspgsen.data import DATASETS, load_data
@@ -40,7 +41,7 @@ STACKED_SAMPLES = 26_000  # the Stacked MNIST protocol (VEEGAN, PacGAN)
 FLAG_KEYS = {
     "model": "model.name", "data": "data.name", "data_root": "data.root", "image_size": "data.image_size",
     "steps": "train.steps", "batch_size": "train.batch_size", "seed": "train.seed", "device": "train.device",
-    "precision": "train.precision", "out": "train.out",
+    "precision": "train.precision", "out": "train.out", "balancer_from": "train.balance.load_from",
 }
 # What may differ between a run and its resumption; everything else must match the saved config.
 RESUMABLE_KEYS = {"train.steps", "train.time_limit", "train.device", "train.precision", "train.log_every",
@@ -79,6 +80,7 @@ def train(config: RunConfig, resume: bool = False) -> TrainResult:
     family.check_shape(source.shape)
     # built before the run folder, so a missing weights file or classifier leaves nothing behind
     evaluator = PeriodicEvaluator(config, source, device) if config.train.eval_every else None
+    controllers = build_controllers(config, family.default_controllers(source.shape))  # may read another run
     if resume:
         if not config.train.out:
             raise UserError("--resume needs --out naming the run folder to continue.")
@@ -92,7 +94,6 @@ def train(config: RunConfig, resume: bool = False) -> TrainResult:
         evaluator.run = run
     seed_everything(config.train.seed)
     stream = source.stream(config.train.batch_size, config.train.seed, device)
-    controllers = build_controllers(config, family.default_controllers(source.shape))
     state = TrainingState(family, source.shape, config, device, stream, controllers)
     if resume:
         resume_run(state, run)

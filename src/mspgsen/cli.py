@@ -41,8 +41,28 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data-root", help="folder holding named data sets (default $MSPGSEN_DATA or ./data)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="any config key, e.g. --set model.optim_d.lr=1e-4 (repeatable)")
+    train.add_argument("--balancer-from", metavar="RUN",
+                       help="start the balance controller from the DQN agent (weights, replay) of another run")
     train.add_argument("--dry-run", action="store_true", help="print the resolved config and stop")
     train.set_defaults(handler=_train)
+
+    ablate = commands.add_parser("ablate", help="train the full model and each one-off variant, tabulate")
+    ablate.add_argument("--model", default="mspgsen")
+    ablate.add_argument("--data", default="grid25")
+    ablate.add_argument("--seeds", type=int, default=3)
+    ablate.add_argument("--components", help="comma-separated model flags and controllers "
+                                             "(default for mspgsen: dema,gctdrn,afe,apfl,balance)")
+    ablate.add_argument("--steps", help="generator updates per run (default: the model's)")
+    ablate.add_argument("--batch-size")
+    ablate.add_argument("--out", default="runs/ablation", help="folder for the runs, ablation.md and ablation.png")
+    ablate.add_argument("--workers", type=int, default=1, help="runs trained in parallel (CPU)")
+    ablate.add_argument("--data-root")
+    ablate.add_argument("--device", default="cpu")
+    ablate.add_argument("--metrics", help="image data: metrics to compare (as for evaluate)")
+    ablate.add_argument("--features", default="inception", choices=["inception", "classifier"])
+    ablate.add_argument("--n", type=int, help="image data: samples per evaluation")
+    ablate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config for every run")
+    ablate.set_defaults(handler=_ablate)
 
     sample = commands.add_parser("sample", help="draw samples from a trained run")
     sample.add_argument("--run", required=True, help="run folder")
@@ -91,7 +111,8 @@ def _train(args: argparse.Namespace) -> int:
     config = api.configure(
         config_file=args.config, overrides=args.set, base_run=args.out if args.resume else None,
         model=args.model, data=args.data, steps=args.steps, batch_size=args.batch_size, image_size=args.image_size,
-        out=args.out, device=args.device, precision=args.precision, seed=args.seed, data_root=args.data_root)
+        out=args.out, device=args.device, precision=args.precision, seed=args.seed, data_root=args.data_root,
+        balancer_from=args.balancer_from)
     if args.dry_run:
         import yaml
 
@@ -104,6 +125,19 @@ def _train(args: argparse.Namespace) -> int:
     print(f"run folder: {result.run_dir}")
     if result.metrics:
         print(_coverage_line(result.metrics))
+    return 0
+
+
+def _ablate(args: argparse.Namespace) -> int:
+    from mspgsen import api
+
+    components = args.components.split(",") if args.components else None
+    result = api.ablate(model=args.model, data=args.data, seeds=args.seeds, components=components, steps=args.steps,
+                        batch_size=args.batch_size, out=args.out, workers=args.workers, overrides=args.set,
+                        data_root=args.data_root, device=args.device, metrics=args.metrics,
+                        features=args.features, num_samples=args.n)
+    print(result.table)
+    print(f"\nwrote {result.table_path} and {result.plot_path}")
     return 0
 
 

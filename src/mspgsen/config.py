@@ -59,6 +59,49 @@ class DataConfig:
 
 
 @dataclass
+class APFLConfig:
+    """The APFL feedback loop (seed 001, eq. 8-14); read by the `apfl` controller."""
+
+    early_fraction: float = 0.1  # share of the run in the early phase (simplified D feedback)
+    late_fraction: float = 0.7  # the late phase (regularisation, noise annealing) starts here
+    early_noise: float = 0.1  # instance-noise floor in the early phase
+    lr_gamma: float = 0.99  # eq. 8-9: lr ← lr·γ^(1/t) at tick t
+    step_every: int = 0  # StepLR: multiply the lr by step_gamma every this many steps; 0: off
+    step_gamma: float = 0.5
+    d_strong_accuracy: float = 0.9  # D's mean accuracy above this: D is too strong
+    d_weak_accuracy: float = 0.55  # below this: D is too weak, its lr is restored towards the base
+    d_lr_factor: float = 0.8  # how much a too-strong D's lr is cut per tick (floor: min_lr_scale)
+    min_lr_scale: float = 0.05
+    noise_step: float = 0.02  # instance noise added per tick while D is too strong
+    max_noise: float = 0.3
+    g_stall_ticks: int = 4  # ticks without a falling G loss (and no better metric) make a stall
+    fm_step: float = 0.5  # L_FM weight added per stalled tick
+    fm_max: float = 5.0
+    fm_decay: float = 0.9  # L_FM weight multiplied by this per tick once G moves again
+    late_fm: float = 1.0  # L_FM floor in the late phase (feature matching as regulariser)
+
+
+@dataclass
+class BalanceConfig:
+    """The DQN balancer (seed 001, BALANCE); read by the `balance` controller."""
+
+    target_accuracy: float = 0.7  # reward peaks when D's mean accuracy is here
+    quality_weight: float = 1.0  # weight of the quality term of the reward
+    hidden: int = 64  # Q-network width
+    gamma: float = 0.9  # discount
+    lr: float = 1e-3
+    batch_size: int = 32  # replay minibatch
+    replay_size: int = 10_000
+    target_sync: int = 50  # learning updates between target-network copies
+    epsilon_start: float = 1.0
+    epsilon_end: float = 0.05
+    epsilon_decay: int = 0  # ticks over which ε falls linearly; 0: the first 30% of the run's ticks
+    lr_factor: float = 1.25  # what lr up / down multiply or divide by
+    max_extra_steps: int = 3  # cap on extra D or G steps per step
+    load_from: str | None = None  # a run whose balancer (weights and replay) to start from
+
+
+@dataclass
 class TrainConfig:
     steps: int = 3000  # generator updates
     batch_size: int = 128
@@ -76,6 +119,8 @@ class TrainConfig:
     eval_features: Literal["inception", "classifier"] = "inception"  # feature extractor of periodic image metrics
     eval_ref: str = "train"  # reference images: train, test, or a folder / .npz
     controllers: list[str] = field(default_factory=list)  # training controllers, by name
+    apfl: APFLConfig = field(default_factory=APFLConfig)
+    balance: BalanceConfig = field(default_factory=BalanceConfig)
     time_limit: float = 0.0  # seconds of training after which the run ends as if its steps were done; 0: none
     progress: bool = True  # show a progress bar
 

@@ -43,3 +43,19 @@ def build_controllers(config: RunConfig, family_defaults: list[str] = ()) -> lis
     """The family's own controllers first (unless the config names them too), then the config's."""
     names = [name for name in family_defaults if name not in config.train.controllers] + list(config.train.controllers)
     return [CONTROLLERS.get(name)(config) for name in names]
+
+
+# The periodic metric a controller reads as "quality", best first, and the sign that makes higher better.
+QUALITY_METRICS = (("eval/high_quality", 1.0), ("eval/modes_covered", 1.0), ("eval/fid", -1.0),
+                   ("eval/kid_mean", -1.0), ("eval/is_mean", 1.0), ("eval/modes", 1.0))
+
+
+def quality_signal(indicators: dict[str, float]) -> float | None:
+    """The latest periodic metric as a number where higher is better; None before any evaluation.
+
+    Image metrics under an extractor's label (e.g. `eval/fid[classifier:mnist]`) count too."""
+    for prefix, sign in QUALITY_METRICS:
+        for name, value in indicators.items():
+            if name == prefix or name.startswith(prefix + "["):
+                return sign * value
+    return None

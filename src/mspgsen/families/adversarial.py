@@ -13,7 +13,7 @@ from torch import nn
 from mspgsen.data.base import DataShape
 from mspgsen.families.base import Family
 from mspgsen.nn import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator, NetSpec
-from mspgsen.objectives import AdversarialLoss, clip_weights, gradient_penalty
+from mspgsen.objectives import AdversarialLoss, clip_weights, feature_matching, gradient_penalty
 from mspgsen.training.knobs import Knobs
 from mspgsen.training.phases import Phase, StepContext, Terms
 
@@ -50,10 +50,13 @@ class AdversarialFamily(Family):
         real = ctx.real().x
         with torch.no_grad():
             fake = ctx.nets["G"](ctx.latents(len(real)))
-        real_in, fake_in = _with_noise(real, ctx.knobs.noise_std), _with_noise(fake, ctx.knobs.noise_std)
+        real_in, fake_in = _with_noise(real, ctx.knobs.noise()), _with_noise(fake, ctx.knobs.noise())
         real_scores, fake_scores = ctx.nets["D"](real_in), ctx.nets["D"](fake_in)
         ctx.report("D(x)", self.loss.readout(real_scores))
         ctx.report("D(G(z))", self.loss.readout(fake_scores))
+        accuracy_real, accuracy_fake = self.loss.accuracy(real_scores, fake_scores)
+        ctx.report("acc/real", accuracy_real)
+        ctx.report("acc/fake", accuracy_fake)
         terms = {"D/adv": self.loss.discriminator(real_scores, fake_scores)}
         if self.gp_weight():
             terms["D/gp"] = gradient_penalty(ctx.nets["D"], real_in, fake_in)
@@ -61,7 +64,11 @@ class AdversarialFamily(Family):
 
     def generator_terms(self, ctx: StepContext) -> Terms:
         fake = ctx.nets["G"](ctx.latents())
-        return {"G/adv": self.loss.generator(ctx.nets["D"](_with_noise(fake, ctx.knobs.noise_std)))}
+        terms = {"G/adv": self.loss.generator(ctx.nets["D"](_with_noise(fake, ctx.knobs.noise())))}
+        if ctx.knobs.weight("G/fm") > 0:
+            features = ctx.nets["D"].features
+            terms["G/fm"] = feature_matching(features(ctx.real().x).flatten(1), features(fake).flatten(1))
+        return terms
 
     def _clip(self, ctx: StepContext) -> None:
         clip_weights(ctx.nets["D"], self.clip_value())

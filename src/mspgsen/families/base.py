@@ -59,7 +59,8 @@ class Family:
         raise NotImplementedError
 
     def default_knobs(self) -> Knobs:
-        return Knobs(repeats={"D": self.config.n_critic, "G": 1})
+        # G/fm, feature matching, costs a D pass on real data: off until a controller (APFL) asks for it.
+        return Knobs(repeats={"D": self.config.n_critic, "G": 1}, loss_weights={"G/fm": 0.0})
 
     def default_controllers(self, shape: DataShape) -> list[str]:
         """Controllers the family's own settings need (a noise schedule, progressive growth)."""

@@ -22,7 +22,7 @@ from mspgsen.nn.multiscale import (AuxiliaryDiscriminator, GeneratorOutput, Mult
                                    MultiScaleGenerator, middle_scale, scale_sizes)
 from mspgsen.nn.pyramid import Pyramid, downsample_pyramid, fade_pyramid
 from mspgsen.nn.token_mlp import PointDiscriminator, TokenMLPGenerator
-from mspgsen.objectives import NonSaturating
+from mspgsen.objectives import NonSaturating, feature_matching
 from mspgsen.training.knobs import Knobs
 from mspgsen.training.phases import Phase, StepContext, Terms
 
@@ -145,12 +145,13 @@ class MSPGSEN(Family):
         with torch.no_grad():
             fake = self._generate(ctx, len(batch.x), fake_labels)
         real = self._real_pyramid(ctx, batch.x)
-        real_scores = ctx.nets["D"](_noisy(real, ctx.knobs.noise_std), real_labels)
-        fake_scores = ctx.nets["D"](_noisy(fake.pyramid, ctx.knobs.noise_std), fake_labels)
+        real_scores = ctx.nets["D"](_noisy(real, ctx.knobs.noise()), real_labels)
+        fake_scores = ctx.nets["D"](_noisy(fake.pyramid, ctx.knobs.noise()), fake_labels)
         ctx.report("D(x)", self.loss.readout(real_scores))
         ctx.report("D(G(z))", self.loss.readout(fake_scores))
-        ctx.report("acc/real", (real_scores > 0).float().mean())
-        ctx.report("acc/fake", (fake_scores < 0).float().mean())
+        accuracy_real, accuracy_fake = self.loss.accuracy(real_scores, fake_scores)
+        ctx.report("acc/real", accuracy_real)
+        ctx.report("acc/fake", accuracy_fake)
         terms = {"D/adv": self.loss.discriminator(real_scores, fake_scores)}
         if self.config.afe:
             real_middle = real[middle_scale(self._sizes())] if self.shape.kind == "images" else batch.x
@@ -160,7 +161,10 @@ class MSPGSEN(Family):
     def generator_terms(self, ctx: StepContext) -> Terms:
         labels = self._fake_labels(ctx.batch_size, ctx.device)
         fake = self._generate(ctx, ctx.batch_size, labels)
-        terms = {"G/adv": self.loss.generator(ctx.nets["D"](_noisy(fake.pyramid, ctx.knobs.noise_std), labels))}
+        terms = {"G/adv": self.loss.generator(ctx.nets["D"](_noisy(fake.pyramid, ctx.knobs.noise()), labels))}
+        if ctx.knobs.weight("G/fm") > 0:  # eq. 12, asked for by the APFL controller
+            real = self._real_pyramid(ctx, ctx.real().x)
+            terms["G/fm"] = feature_matching(ctx.nets["D"].embed(real), ctx.nets["D"].embed(fake.pyramid))
         if self.config.afe:
             terms["G/aux"] = self.loss.generator(ctx.nets["D_aux"](fake.middle))
         if fake.paths:

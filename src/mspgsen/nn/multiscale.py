@@ -131,6 +131,14 @@ class MultiScaleDiscriminator(nn.Module):
         self.classes = spectral(nn.Embedding(num_classes + 1, widths[0]), sn) if num_classes else None
 
     def forward(self, pyramid: Pyramid, labels: torch.Tensor | None = None) -> torch.Tensor:
+        features = self.embed(pyramid)
+        score = self.head(features).squeeze(1)
+        if self.classes is not None and labels is not None:
+            score = score + (self.classes(labels) * features).sum(dim=1)
+        return score
+
+    def embed(self, pyramid: Pyramid) -> torch.Tensor:
+        """The pooled features the head reads (also what feature matching compares)."""
         last = len(self.sizes) - 1
         h = F.leaky_relu(self.from_image[str(last)](pyramid[last]), 0.2)
         h = self._attend(h, last)
@@ -139,11 +147,7 @@ class MultiScaleDiscriminator(nn.Module):
             if str(scale) in self.from_image:
                 h = h + self.from_image[str(scale)](pyramid[scale])
             h = self._attend(h, scale)
-        features = h.sum(dim=(2, 3))
-        score = self.head(features).squeeze(1)
-        if self.classes is not None and labels is not None:
-            score = score + (self.classes(labels) * features).sum(dim=1)
-        return score
+        return h.sum(dim=(2, 3))
 
     def _attend(self, h: torch.Tensor, scale: int) -> torch.Tensor:
         return h + self.attention(h).out if scale == self.attention_scale else h

@@ -62,9 +62,12 @@ class PointDiscriminator(nn.Module):
         self.head = spectral(nn.Linear(width + (diversity and depth == 1), 1), sn)
 
     def forward(self, x: torch.Tensor | dict[int, torch.Tensor], labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.head(self.embed(x)).squeeze(1)
+
+    def embed(self, x: torch.Tensor | dict[int, torch.Tensor]) -> torch.Tensor:
         if isinstance(x, dict):  # the main critic is handed the one-scale "pyramid" of a point batch
             x = x[0]
         h = self.first(x)
         if self.diversity:
             h = minibatch_std(h)
-        return self.head(self.rest(h)).squeeze(1)
+        return self.rest(h)

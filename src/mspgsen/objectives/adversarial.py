@@ -20,6 +20,10 @@ class AdversarialLoss:
         """What the logs call D(x): a probability for the classifier loss, the raw score otherwise."""
         return scores
 
+    def accuracy(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Share of real and of fake samples D classes right, at a score threshold of 0."""
+        return (real > 0).float().mean(), (fake < 0).float().mean()
+
 
 class NonSaturating(AdversarialLoss):
     """Goodfellow et al. 2014, with G maximising log D(G(z)) (the non-saturating form)."""
@@ -58,6 +62,17 @@ class Wasserstein(AdversarialLoss):
 
     def generator(self, fake: torch.Tensor) -> torch.Tensor:
         return -fake.mean()
+
+    def accuracy(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # A critic's scores have no fixed zero: the threshold is halfway between the two means.
+        threshold = (real.mean() + fake.mean()) / 2
+        return (real > threshold).float().mean(), (fake < threshold).float().mean()
+
+
+def feature_matching(real_features: torch.Tensor, fake_features: torch.Tensor) -> torch.Tensor:
+    """L_FM (seed 001 eq. 12; Salimans et al. 2016): squared distance of the batch-mean D features
+    of real and generated samples, divided by the feature count. Real features carry no gradient."""
+    return (real_features.detach().float().mean(0) - fake_features.float().mean(0)).pow(2).mean()
 
 
 ADVERSARIAL_LOSSES: Registry[type[AdversarialLoss]] = Registry("adversarial loss")

@@ -1,4 +1,4 @@
-"""Figures a run writes: sample grids, 2-D scatter plots over the mode centres, training curves."""
+"""Figures: sample grids, 2-D scatter plots over the mode centres, training curves, ablation bars."""
 from __future__ import annotations
 
 import json
@@ -67,3 +67,19 @@ def _rows(path: Path | None) -> list[dict]:
     if path is None or not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+def save_ablation_plot(values: dict[str, list[float]], label: str, title: str, path: Path) -> None:
+    """One bar per variant (mean over seeds) with every seed's value as a dot."""
+    figure, axis = plt.subplots(figsize=(1.2 * len(values) + 2, 3.5))
+    for i, (variant, seeds) in enumerate(values.items()):
+        finite = [v for v in seeds if v == v and abs(v) != float("inf")]
+        mean = sum(finite) / len(finite) if finite else 0.0
+        axis.bar(i, mean, color="tab:blue" if variant == "full" else "tab:gray", alpha=0.7)
+        axis.scatter([i] * len(finite), finite, color="black", s=12, zorder=3)
+    axis.set_xticks(range(len(values)), list(values))
+    axis.set_ylabel(label)
+    axis.set_title(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

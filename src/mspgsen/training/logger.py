@@ -1,4 +1,4 @@
-"""Where the collected indicators go: progress bar, TensorBoard, stats.jsonl."""
+"""Where the collected indicators go: progress bar, TensorBoard, stats.jsonl, controller.jsonl."""
 from __future__ import annotations
 
 import json
@@ -18,9 +18,11 @@ class RunLogger:
         if start_step:  # a crash may have logged steps the checkpoint never saw
             _drop_rows_after(run.stats, start_step)
             _drop_rows_after(run.metrics_log, start_step)
+            _drop_rows_after(run.controller_log, start_step)
         self.writer = SummaryWriter(str(run.tensorboard), purge_step=start_step or None)
         self.stats_file = open(run.stats, "a")
         self.metrics_path = run.metrics_log
+        self.controller_path = run.controller_log
         self.bar = tqdm(total=total_steps, initial=start_step, disable=not show_progress, dynamic_ncols=True,
                         unit="step")
         self.batch_size = batch_size
@@ -47,6 +49,11 @@ class RunLogger:
         with open(self.metrics_path, "a") as handle:
             handle.write(json.dumps({"step": step, **metrics}) + "\n")
         self.event(step, "  ".join(f"{k} {_short(v)}" for k, v in metrics.items()))
+
+    def log_actions(self, step: int, controller: str, actions: dict[str, float]) -> None:
+        """What a controller did: one line of controller.jsonl (TensorBoard gets it with the tick)."""
+        with open(self.controller_path, "a") as handle:
+            handle.write(json.dumps({"step": step, "controller": controller, **actions}) + "\n")
 
     def event(self, step: int, text: str) -> None:
         self.bar.write(f"step {step}: {text}")

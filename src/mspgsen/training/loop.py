@@ -5,6 +5,8 @@ import math
 import time
 from typing import Callable
 
+import torch
+
 from mspgsen.config import RunConfig
 from mspgsen.training.device import autocast
 from mspgsen.training.interrupt import GracefulStop
@@ -67,6 +69,7 @@ def run_step(state: TrainingState, phases: list[Phase], ctx: StepContext, precis
             with autocast(state.device, precision):
                 terms = phase.compute(ctx)
             sum(knobs.weight(name) * term.float() for name, term in terms.items()).backward()
+            ctx.report(f"grad/{phase.name}", gradient_norm(optimizer))
             optimizer.step()
             if phase.after_step:
                 phase.after_step(ctx)
@@ -79,10 +82,20 @@ def tick(state: TrainingState, logger: RunLogger, regular: bool = True) -> None:
     indicators = state.stats.collect(reset=regular)
     indicators.update({f"lr/{name}": state.knobs.lr(name, lr) for name, lr in state.base_lrs.items()})
     indicators.update({f"eval/{name}": value for name, value in state.latest_metrics.items()})
+    if regular:
+        indicators.update(state.trends.update(indicators))
     for controller in state.controllers if regular else ():
         actions = controller.act(state.step, indicators, state.knobs)
+        if actions:
+            logger.log_actions(state.step, controller.name, actions)
         indicators.update({f"{controller.name}/{key}": value for key, value in actions.items()})
     logger.log(state.step, indicators)
+
+
+def gradient_norm(optimizer) -> torch.Tensor:
+    """The L2 norm of all gradients an optimiser is about to apply (stays on the device)."""
+    grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+    return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
 
 
 def _due(step: int, every: int, last: bool) -> bool:

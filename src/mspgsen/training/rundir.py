@@ -36,6 +36,10 @@ class RunDir:
         return self.path / "metrics.jsonl"
 
     @property
+    def controller_log(self) -> Path:  # one line per controller action
+        return self.path / "controller.jsonl"
+
+    @property
     def stats(self) -> Path:
         return self.path / "stats.jsonl"
 

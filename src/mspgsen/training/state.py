@@ -15,6 +15,7 @@ from mspgsen.training.knobs import Knobs
 from mspgsen.training.optim import build_optimizer
 from mspgsen.training.seeding import capture_rng, restore_rng
 from mspgsen.training.stats import StatsCollector
+from mspgsen.training.trends import Trends
 
 
 class TrainingState:
@@ -33,6 +34,7 @@ class TrainingState:
         decay = config.model.ema_decay
         self.ema = EMA(self.nets[family.generator_key], decay) if decay > 0 else None
         self.stats = StatsCollector()
+        self.trends = Trends()
         self.step = 0
         self.latest_metrics: dict[str, float] = {}  # the last periodic evaluation, for controllers
         self.best: dict[str, float] = {}  # the best periodic evaluation so far and its step
@@ -57,6 +59,7 @@ class TrainingState:
             "knobs": self.knobs.state_dict(),
             "stream": self.stream.state_dict(),
             "stats": self.stats.state_dict(),
+            "trends": self.trends.state_dict(),
             "rng": capture_rng(),
             "latest_metrics": dict(self.latest_metrics),
             "best": dict(self.best),
@@ -72,6 +75,7 @@ class TrainingState:
         self.knobs.load_state_dict(state["knobs"])
         self.stream.load_state_dict(state["stream"])
         self.stats.load_state_dict({k: _to(v, self.device) for k, v in state["stats"].items()})
+        self.trends.load_state_dict(state.get("trends", {"fast": {}, "slow": {}}))
         restore_rng(state["rng"])
         self.latest_metrics = dict(state.get("latest_metrics", {}))
         self.best = dict(state.get("best", {}))

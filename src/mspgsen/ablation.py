@@ -1,0 +1,171 @@
+"""`mspgsen ablate`: the full model and each one-off variant, same budget and seeds, one table.
+
+A component is either a model flag of the family (MSPG-SEN's `dema`, `gctdrn`, `afe`,
+`multiscale`, `progressive`, `conditional`) or a controller (`apfl`, `balance`). The full model
+has every listed component on; the variant `-X` has X off and everything else as in the full
+model. Each variant is trained for every seed; the table gives mean ± std over seeds and a 95%
+confidence interval (Student's t) per metric, and the difference of the main metric from the
+full model.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import statistics
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mspgsen.errors import UserError
+
+CONTROLLER_COMPONENTS = ("apfl", "balance")
+DEFAULT_COMPONENTS = {"mspgsen": ("dema", "gctdrn", "afe", "apfl", "balance")}
+POINT_METRICS = (("high_quality", 100.0, "high-quality %", True), ("modes_covered", 1.0, "modes", True),
+                 ("kl", 1.0, "KL", False))  # key, scale for display, label, higher is better
+
+
+@dataclass
+class Variant:
+    name: str  # "full" or "-component"
+    overrides: list[str]
+
+
+@dataclass
+class AblationResult:
+    table: str
+    table_path: Path
+    plot_path: Path
+    runs: list[dict[str, Any]]
+
+
+def plan_variants(model: str, components: list[str]) -> list[Variant]:
+    """The full model and one variant per component, as config overrides."""
+    from mspgsen.families import FAMILIES
+
+    family_config = FAMILIES.get(model).Config
+    flags = {f.name for f in dataclasses.fields(family_config) if f.type in (bool, "bool")}
+    for component in components:
+        if component not in flags and component not in CONTROLLER_COMPONENTS:
+            known = sorted(flags) + list(CONTROLLER_COMPONENTS)
+            raise UserError(f"unknown component {component!r} for model {model}; choose from {', '.join(known)}.")
+    controllers = [c for c in components if c in CONTROLLER_COMPONENTS]
+
+    def overrides(off: str | None) -> list[str]:
+        kept = [c for c in controllers if c != off]
+        model_flags = [f"model.{c}={'false' if c == off else 'true'}" for c in components if c in flags]
+        return [*model_flags, f"train.controllers=[{','.join(kept)}]"]
+
+    return [Variant("full", overrides(None)), *(Variant(f"-{c}", overrides(c)) for c in components)]
+
+
+def ablate(model: str = "mspgsen", data: str = "grid25", seeds: int = 3, components: list[str] | None = None,
+           steps: int | None = None, batch_size: int | None = None, out: str | Path = "runs/ablation",
+           workers: int = 1, overrides: list[str] = (), data_root: str | None = None, device: str = "cpu",
+           metrics: str | None = None, features: str = "inception", num_samples: int | None = None) -> AblationResult:
+    if seeds < 1:
+        raise UserError("--seeds must be at least 1.")
+    components = list(components or DEFAULT_COMPONENTS.get(model, CONTROLLER_COMPONENTS))
+    variants = plan_variants(model, components)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [{"model": model, "data": data, "data_root": data_root, "seed": seed, "steps": steps,
+             "batch_size": batch_size, "device": device, "variant": v.name, "out": str(out / f"{v.name}-seed{seed}"),
+             "overrides": [*overrides, *v.overrides], "metrics": metrics, "features": features,
+             "num_samples": num_samples, "threads": 1 if workers > 1 else 0}
+            for v in variants for seed in range(seeds)]
+    _check_config(jobs[0])  # a bad key or data set fails here, once, before any training
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            runs = list(pool.map(run_variant, jobs))
+    else:
+        runs = [run_variant(job) for job in jobs]
+    (out / "ablation.json").write_text(json.dumps(runs, indent=1))
+    table = summarise(runs, [v.name for v in variants])
+    header = (f"Ablation of {model} on {data}: {seeds} seed(s), "
+              f"{runs[0]['steps']} steps, batch {runs[0]['batch_size']}.\n\n")
+    table_path = out / "ablation.md"
+    table_path.write_text(header + table + "\n")
+    plot_path = out / "ablation.png"
+    from mspgsen.report.plots import save_ablation_plot
+
+    key, scale, label, _ = main_metric(runs)
+    save_ablation_plot({v.name: [scale * r[key] for r in runs if r["variant"] == v.name] for v in variants},
+                       label, f"{model} on {data}", plot_path)
+    return AblationResult(header + table, table_path, plot_path, runs)
+
+
+def _check_config(job: dict[str, Any]) -> None:
+    from mspgsen import api
+
+    api.configure(model=job["model"], data=job["data"], data_root=job["data_root"], overrides=job["overrides"])
+
+
+def run_variant(job: dict[str, Any]) -> dict[str, Any]:
+    """Train one (variant, seed) and measure it; runs in a worker process when there are several."""
+    import torch
+
+    if job["threads"]:
+        torch.set_num_threads(job["threads"])
+    from mspgsen import api
+
+    config = api.configure(model=job["model"], data=job["data"], data_root=job["data_root"], seed=job["seed"],
+                           steps=job["steps"], batch_size=job["batch_size"], device=job["device"], out=job["out"],
+                           overrides=["train.progress=false", *job["overrides"]])
+    result = api.train(config)
+    if result.metrics is not None:  # 2-D points: the mode metrics of the finished run
+        measured = dict(result.metrics)
+    else:
+        measured = api.evaluate(result.run_dir, metrics=job["metrics"], features=job["features"],
+                                num_samples=job["num_samples"], device=job["device"])
+    numbers = {k: float(v) for k, v in measured.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return {"variant": job["variant"], "seed": job["seed"], "steps": config.train.steps,
+            "batch_size": config.train.batch_size, "run": str(result.run_dir), **numbers}
+
+
+def main_metric(runs: list[dict[str, Any]]) -> tuple[str, float, str, bool]:
+    if "high_quality" in runs[0]:
+        return POINT_METRICS[0]
+    for key, better_high in (("modes", True), ("kl", False)):
+        if key in runs[0]:
+            return key, 1.0, key, better_high
+    key = next(k for k in runs[0] if k not in ("variant", "seed", "steps", "batch_size", "run", "samples"))
+    return key, 1.0, key, not key.startswith(("fid", "kid", "kl"))
+
+
+def summarise(runs: list[dict[str, Any]], variants: list[str]) -> str:
+    if "high_quality" in runs[0]:
+        columns = list(POINT_METRICS)
+    else:
+        skip = {"variant", "seed", "steps", "batch_size", "run", "samples", "num_samples"}
+        columns = [(k, 1.0, k, not k.startswith(("fid", "kid", "kl"))) for k in runs[0] if k not in skip]
+    key, scale, label, higher_better = main_metric(runs)
+    full = [scale * r[key] for r in runs if r["variant"] == "full"]
+    lines = ["| variant | " + " | ".join(c[2] for c in columns) + f" | Δ {label} vs full |",
+             "| --- |" + " --- |" * (len(columns) + 1)]
+    for variant in variants:
+        rows = [r for r in runs if r["variant"] == variant]
+        cells = [interval([s * r[k] for r in rows]) for k, s, _, _ in columns]
+        values = [scale * r[key] for r in rows]
+        delta = "—" if variant == "full" else f"{statistics.mean(values) - statistics.mean(full):+.2f}"
+        lines.append(f"| {variant} | " + " | ".join(cells) + f" | {delta} |")
+    better = "higher" if higher_better else "lower"
+    lines.append(f"\nCells: mean ± std over seeds [95% confidence interval, Student's t]. "
+                 f"Δ: mean {label} of the variant minus the full model's ({better} is better).")
+    return "\n".join(lines)
+
+
+def interval(values: list[float]) -> str:
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return "∞"
+    mean = statistics.mean(finite)
+    note = f" (∞ in {len(values) - len(finite)})" if len(finite) < len(values) else ""
+    if len(finite) < 2:
+        return f"{mean:.2f}{note}"
+    from scipy.stats import t
+
+    std = statistics.stdev(finite)
+    half = t.ppf(0.975, len(finite) - 1) * std / math.sqrt(len(finite))
+    return f"{mean:.2f} ± {std:.2f} [{mean - half:.2f}, {mean + half:.2f}]{note}"

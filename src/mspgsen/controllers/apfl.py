@@ -1,0 +1,105 @@
+"""APFL, the adaptive feedback loop of seed 001 (section III-C, eq. 8-14), as a controller.
+
+Once per tick it reads D's accuracy, the trend of G's loss and the latest periodic metric, and
+turns four knobs: its own factor on each side's learning rate, the instance noise it adds, and
+the weight of the feature-matching loss L_FM (eq. 12). Training moves through three phases by step:
+
+- early: simplified discriminator feedback, an instance-noise floor (`early_noise`);
+- middle: full strength, with the rules below;
+- late: regularisation and annealing, an L_FM floor (`late_fm`) and the noise it added fading out.
+
+Rules, every tick: η ← η·γ^(1/t) on both sides (eq. 8-9, t the tick count) times a StepLR
+factor when `step_every` is set; a discriminator more accurate than `d_strong_accuracy` has its
+learning rate cut and the noise raised, one less accurate than `d_weak_accuracy` gets them back;
+a generator whose loss has not fallen and whose metric has not improved for `g_stall_ticks`
+ticks gets more L_FM, which fades again once it moves. Every threshold is a `train.apfl.*` key.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from mspgsen.config import RunConfig
+from mspgsen.controllers.base import Controller, quality_signal, register_controller
+from mspgsen.training.knobs import Knobs
+
+
+@register_controller
+class APFL(Controller):
+    name = "apfl"
+
+    def __init__(self, config: RunConfig):
+        self.cfg = config.train.apfl
+        self.total_steps = config.train.steps
+        self.ticks = 0
+        self.eta = 1.0  # the cumulative γ^(1/t) factor of eq. 8-9
+        self.d_scale = 1.0  # the cut of a too-strong D's learning rate
+        self.noise_boost = 0.0
+        self.fm_weight = 0.0
+        self.stalled_ticks = 0
+        self.best_quality: float | None = None
+
+    def phase(self, step: int) -> str:
+        fraction = step / self.total_steps
+        return "early" if fraction < self.cfg.early_fraction else "late" if fraction >= self.cfg.late_fraction else "middle"
+
+    def act(self, step: int, indicators: dict[str, float], knobs: Knobs) -> dict[str, float]:
+        cfg, phase = self.cfg, self.phase(step)
+        self.ticks += 1
+        self.eta *= cfg.lr_gamma ** (1.0 / self.ticks)
+        step_lr = cfg.step_gamma ** (step // cfg.step_every) if cfg.step_every else 1.0
+        actions: dict[str, float] = {}
+
+        accuracy = _mean_accuracy(indicators)
+        if accuracy is not None and accuracy > cfg.d_strong_accuracy:
+            self.d_scale = max(cfg.min_lr_scale, self.d_scale * cfg.d_lr_factor)
+            self.noise_boost = min(cfg.max_noise, self.noise_boost + cfg.noise_step)
+            actions["d_too_strong"] = 1.0
+        elif accuracy is not None and accuracy < cfg.d_weak_accuracy:
+            self.d_scale = min(1.0, self.d_scale / cfg.d_lr_factor)
+            self.noise_boost = max(0.0, self.noise_boost - cfg.noise_step)
+
+        if self._generator_moves(indicators):
+            self.stalled_ticks = 0
+            self.fm_weight *= cfg.fm_decay
+        else:
+            self.stalled_ticks += 1
+            if self.stalled_ticks >= cfg.g_stall_ticks:
+                self.fm_weight = min(cfg.fm_max, self.fm_weight + cfg.fm_step)
+                actions["g_stalled"] = 1.0
+
+        fm_weight, noise_boost = self.fm_weight, self.noise_boost
+        if phase == "late":
+            fm_weight = max(fm_weight, cfg.late_fm)
+            remaining = max(0.0, 1.0 - (step / self.total_steps - cfg.late_fraction) / (1.0 - cfg.late_fraction))
+            noise_boost *= remaining  # annealed to nothing by the last step
+        optimizers = [name.removeprefix("lr/") for name in indicators if name.startswith("lr/")]
+        knobs.lr_factors[self.name] = {
+            optimizer: self.eta * step_lr * (self.d_scale if optimizer == "D" else 1.0) for optimizer in optimizers}
+        floor = cfg.early_noise if phase == "early" else 0.0
+        knobs.noise_extra[self.name] = max(noise_boost, floor - knobs.noise_std)
+        knobs.loss_weights["G/fm"] = fm_weight
+        return {**actions, "phase": {"early": 0.0, "middle": 1.0, "late": 2.0}[phase], "lr_factor": self.eta * step_lr,
+                "d_lr_scale": self.d_scale, "noise_added": knobs.noise_extra[self.name], "fm_weight": fm_weight}
+
+    def _generator_moves(self, indicators: dict[str, float]) -> bool:
+        falling = indicators.get("trend/G/adv", 0.0) < 0
+        quality = quality_signal(indicators)
+        improved = quality is not None and (self.best_quality is None or quality > self.best_quality)
+        if improved:
+            self.best_quality = quality
+        return falling or improved
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"ticks": self.ticks, "eta": self.eta, "d_scale": self.d_scale, "noise_boost": self.noise_boost,
+                "fm_weight": self.fm_weight, "stalled_ticks": self.stalled_ticks,
+                "best_quality": self.best_quality}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for key in ("ticks", "eta", "d_scale", "noise_boost", "fm_weight", "stalled_ticks", "best_quality"):
+            setattr(self, key, state[key])
+
+
+def _mean_accuracy(indicators: dict[str, float]) -> float | None:
+    values = [indicators[k] for k in ("acc/real", "acc/fake") if k in indicators and math.isfinite(indicators[k])]
+    return sum(values) / len(values) if values else None

@@ -1,0 +1,206 @@
+"""APFL and the DQN balancer: scripted indicators get the documented actions, the DQN learns known
+tasks, both survive resume exactly, and the ablation command tabulates variants."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from mspgsen import api
+from mspgsen.ablation import plan_variants
+from mspgsen.config import BalanceConfig, resolve
+from mspgsen.controllers import CONTROLLERS
+from mspgsen.controllers.balance import ACTIONS, Balance
+from mspgsen.controllers.dqn import DQNAgent
+from mspgsen.errors import UserError
+from mspgsen.training.knobs import Knobs
+
+from conftest import TINY, tiny_config
+
+
+def apfl(steps: int = 1000, **settings):
+    config = resolve([{"train": {"steps": steps, "apfl": settings}}])
+    return CONTROLLERS.get("apfl")(config)
+
+
+def indicators(accuracy: float, g_trend: float = -0.1, **extra) -> dict[str, float]:
+    return {"acc/real": accuracy, "acc/fake": accuracy, "trend/G/adv": g_trend, "lr/G": 2e-4, "lr/D": 2e-4, **extra}
+
+
+def test_apfl_cuts_a_too_strong_discriminator_and_raises_the_noise():
+    controller, knobs = apfl(), Knobs()
+    controller.act(500, indicators(0.7), knobs)  # middle phase, balanced: the baseline
+    lr_d, lr_g, noise = knobs.lr("D", 1.0), knobs.lr("G", 1.0), knobs.noise()
+    actions = controller.act(550, indicators(0.99), knobs)
+    assert actions["d_too_strong"] == 1.0
+    assert knobs.lr("D", 1.0) < 0.85 * lr_d  # cut by d_lr_factor (0.8), beyond the slow γ decay
+    assert knobs.lr("G", 1.0) > 0.95 * lr_g  # G's side untouched but for the γ decay
+    assert knobs.noise() > noise
+
+
+def test_apfl_raises_feature_matching_for_a_stalled_generator_and_lowers_it_again():
+    controller, knobs = apfl(g_stall_ticks=3), Knobs()
+    weights = []
+    for tick in range(5):  # G's loss not falling, no metric: stalled from the third tick on
+        controller.act(300 + 10 * tick, indicators(0.7, g_trend=0.05), knobs)
+        weights.append(knobs.weight("G/fm"))
+    assert weights[:2] == [0.0, 0.0] and weights[2] > 0 and weights[4] > weights[3] > weights[2]
+    controller.act(400, indicators(0.7, g_trend=-0.05), knobs)  # moving again
+    assert knobs.weight("G/fm") < weights[4]
+
+
+def test_apfl_counts_a_better_metric_as_progress():
+    controller, knobs = apfl(g_stall_ticks=2), Knobs()
+    for tick, quality in enumerate([0.1, 0.2, 0.3, 0.4]):  # loss flat, but the periodic metric improves
+        controller.act(300 + tick, indicators(0.7, g_trend=0.05, **{"eval/high_quality": quality}), knobs)
+    assert knobs.weight("G/fm") == 0.0
+
+
+def test_apfl_phases_floor_the_noise_early_and_add_feature_matching_late():
+    controller, knobs = apfl(steps=1000), Knobs()
+    controller.act(10, indicators(0.7), knobs)
+    assert knobs.noise() >= 0.1  # early: simplified D feedback
+    controller.act(500, indicators(0.7), knobs)
+    assert knobs.noise() == 0.0 and knobs.weight("G/fm") == 0.0  # middle: full strength
+    controller.act(900, indicators(0.7), knobs)
+    assert knobs.weight("G/fm") >= 1.0  # late: L_FM as regulariser
+
+
+def test_apfl_learning_rate_follows_equation_8():
+    controller, knobs = apfl(lr_gamma=0.9), Knobs()
+    for tick in range(1, 4):
+        controller.act(400 + tick, indicators(0.7), knobs)
+    assert knobs.lr("G", 1.0) == pytest.approx(0.9 ** (1 + 1 / 2 + 1 / 3))
+
+
+def test_feedback_controllers_compose_with_a_schedule_and_each_other_instead_of_compounding():
+    config = resolve([{"train": {"steps": 1000}}])
+    decay, controller, balance = CONTROLLERS.get("linear-lr-decay")(config), apfl(lr_gamma=1.0), Balance(config)
+    knobs = Knobs(repeats={"D": 1, "G": 1})
+    balance.base_repeats = {"D": 1, "G": 1}
+    for step in (400, 450, 500):
+        decay.act(step, indicators(0.7), knobs)
+        controller.act(step, indicators(0.7), knobs)
+        balance.apply("lr-g-up" if step == 400 else "no-op", knobs, indicators(0.7))
+    assert knobs.lr("G", 1.0) == pytest.approx(0.5 * 1.25)  # schedule × balancer's one move × APFL's 1
+
+
+def test_dqn_learns_a_contextual_bandit():
+    """Three contexts, four arms, a different best arm in each: the greedy policy must find all three."""
+    best = [2, 0, 3]
+    config = BalanceConfig(hidden=32, lr=5e-3, gamma=0.0, batch_size=32, epsilon_decay=300, target_sync=20)
+    agent = DQNAgent(3, 4, config, seed=0)
+    rng = torch.Generator().manual_seed(1)
+    for _ in range(600):
+        context = int(torch.randint(3, (), generator=rng))
+        state = torch.nn.functional.one_hot(torch.tensor(context), 3).float()
+        action = agent.act(state)
+        agent.remember(state, action, 1.0 if action == best[context] else 0.0, state, done=True)
+        agent.learn()
+    greedy = [agent.act(torch.nn.functional.one_hot(torch.tensor(c), 3).float(), explore=False) for c in range(3)]
+    assert greedy == best
+
+
+def test_dqn_learns_to_walk_a_chain_to_its_distant_reward():
+    """Five states in a row; only reaching the right end pays. Q-learning must bootstrap the value back."""
+    config = BalanceConfig(hidden=32, lr=5e-3, gamma=0.9, batch_size=32, epsilon_decay=1500, target_sync=25)
+    agent = DQNAgent(5, 2, config, seed=0)  # actions: 0 left, 1 right
+    position = 0
+    for _ in range(2500):
+        state = torch.nn.functional.one_hot(torch.tensor(position), 5).float()
+        action = agent.act(state)
+        position = max(0, position - 1) if action == 0 else position + 1
+        done = position == 4
+        following = torch.nn.functional.one_hot(torch.tensor(min(position, 4)), 5).float()
+        agent.remember(state, action, 1.0 if done else 0.0, following, done)
+        agent.learn()
+        if done:
+            position = 0
+    policy = [agent.act(torch.nn.functional.one_hot(torch.tensor(p), 5).float(), explore=False) for p in range(4)]
+    assert policy == [1, 1, 1, 1]
+
+
+def test_balance_actions_turn_the_documented_knobs():
+    controller = Balance(resolve([{"train": {"steps": 100}}]))
+    knobs = Knobs(repeats={"D": 1, "G": 1})
+    controller.base_repeats = {"D": 1, "G": 1}
+    controller.apply("extra-d", knobs, indicators(0.7))
+    assert knobs.repeats == {"D": 2, "G": 1}
+    controller.apply("extra-g", knobs, indicators(0.7))  # first gives back D's extra step
+    assert knobs.repeats == {"D": 1, "G": 1}
+    controller.apply("lr-d-down", knobs, indicators(0.7))
+    assert knobs.lr("D", 1.0) == pytest.approx(1 / 1.25) and knobs.lr("G", 1.0) == 1.0
+    controller.apply("lr-g-up", knobs, indicators(0.7))
+    assert knobs.lr("G", 1.0) == pytest.approx(1.25)
+    assert len(ACTIONS) == 7 and ACTIONS[0] == "no-op"
+
+
+def test_balance_reward_peaks_at_the_target_accuracy_and_pays_for_quality():
+    controller = Balance(resolve([{"train": {"steps": 100}}]))
+    assert controller.reward(indicators(0.7)) > controller.reward(indicators(0.95))
+    controller.reward(indicators(0.7, **{"eval/high_quality": 0.2}))
+    assert controller.reward(indicators(0.7, **{"eval/high_quality": 0.6})) > 0  # quality rose
+
+
+@pytest.mark.parametrize("data", ["ring8", "images"])
+def test_feedback_controllers_survive_resume_exactly(tmp_path, tiny_images, data):
+    from test_resume import weights
+
+    data = tiny_images if data == "images" else data
+    extra = ["train.log_every=2", "train.balance.batch_size=2", "train.balance.epsilon_decay=3"]
+    straight = api.train(tiny_config(tmp_path, "mspgsen", data, steps=12, name="straight",
+                                     extra=[*extra, "train.controllers=[apfl,balance]"]))
+    stopped = api.train(tiny_config(tmp_path, "mspgsen", data, steps=12, name="split",
+                                    extra=[*extra, "train.controllers=[apfl,balance,test-interrupt]"]))
+    assert stopped.step == 6
+    resumed = api.train(api.configure(base_run=tmp_path / "split", out=str(tmp_path / "split")), resume=True)
+    a, b = weights(straight.run_dir), weights(resumed.run_dir)
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not different, f"differ after resume: {different[:5]}"
+    actions = [json.loads(line) for line in (straight.run_dir / "controller.jsonl").read_text().splitlines()]
+    assert {"apfl", "balance"} <= {a["controller"] for a in actions}
+    assert any("q_loss" in a for a in actions if a["controller"] == "balance")  # the agent learned on the way
+
+
+def test_a_balancer_can_start_from_another_run(tmp_path):
+    extra = ["train.log_every=2", "train.balance.batch_size=2", "train.controllers=[balance]"]
+    first = api.train(tiny_config(tmp_path, "mspgsen", steps=10, name="first", extra=extra))
+    config = api.configure(model="mspgsen", data="ring8", steps=2, out=str(tmp_path / "second"), device="cpu",
+                           balancer_from=str(first.run_dir), overrides=[*TINY, *extra])
+    controller = Balance(config)
+    from test_resume import weights
+
+    saved = weights(first.run_dir)
+    q_weight = next(k for k in saved if k.startswith("controllers.balance.agent.q.") and k.endswith("weight"))
+    layer = q_weight.split("agent.q.")[1]
+    assert torch.equal(controller.agent.q.state_dict()[layer], saved[q_weight])
+    assert controller.agent.memory.size > 0
+
+
+def test_a_balancer_from_a_run_without_one_is_a_clear_error(tmp_path):
+    plain = api.train(tiny_config(tmp_path, "mspgsen", steps=2, name="plain"))
+    config = api.configure(model="mspgsen", data="ring8", steps=2, out=str(tmp_path / "x"), device="cpu",
+                           balancer_from=str(plain.run_dir), overrides=[*TINY, "train.controllers=[balance]"])
+    with pytest.raises(UserError, match="trained without the balance controller"):
+        api.train(config)
+    assert not (tmp_path / "x").exists()  # refused before a run folder was made
+
+
+def test_ablation_plans_one_variant_per_component():
+    variants = {v.name: v.overrides for v in plan_variants("mspgsen", ["dema", "apfl", "balance"])}
+    assert variants["full"] == ["model.dema=true", "train.controllers=[apfl,balance]"]
+    assert variants["-dema"] == ["model.dema=false", "train.controllers=[apfl,balance]"]
+    assert variants["-apfl"] == ["model.dema=true", "train.controllers=[balance]"]
+    with pytest.raises(UserError, match="unknown component 'dmea'"):
+        plan_variants("mspgsen", ["dmea"])
+
+
+def test_ablate_writes_a_table_and_a_plot(tmp_path):
+    result = api.ablate(model="mspgsen", data="ring8", seeds=2, components=["afe", "apfl"], steps=4, batch_size=16,
+                        out=tmp_path / "ablation", overrides=[*TINY, "train.eval_samples=200"])
+    lines = result.table_path.read_text().splitlines()
+    assert [line.split("|")[1].strip() for line in lines if line.startswith("| ") and "---" not in line][1:] == \
+        ["full", "-afe", "-apfl"]
+    assert "[" in lines[4]  # a confidence interval per cell
+    assert result.plot_path.stat().st_size > 0 and len(result.runs) == 6
