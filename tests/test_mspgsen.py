@@ -223,3 +223,16 @@ def test_auxiliary_critic_sees_a_collapsed_batch():
     varied = torch.randn(8, 3, 8, 8)
     collapsed = varied[:1].expand(8, -1, -1, -1)
     assert not torch.allclose(critic(collapsed)[0], critic(varied)[0])  # the same image, judged in its batch
+
+
+def test_mspgsen_trains_on_mnist_from_the_command_line_with_its_labels(tmp_path, shared_data):
+    from mspgsen.cli import main
+
+    out = tmp_path / "run"
+    code = main(["train", "--model", "mspgsen", "--data", "mnist", "--data-root", str(shared_data), "--steps", "2",
+                 "--batch-size", "8", "--out", str(out), "--set", "data.limit=64", "--set", "model.width=4",
+                 "--set", "train.progress=false"])
+    assert code == 0
+    loaded = load_generator(existing_run_dir(out))
+    assert loaded.generator.classes is not None and loaded.family.num_classes == 10  # conditional on digits
+    assert loaded.generator.sizes == [(7, 7), (14, 14), (28, 28)]

@@ -100,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     classifier_train.add_argument("--device", default="auto")
     classifier_train.set_defaults(handler=_train_classifier)
 
+    diagnose = commands.add_parser("diagnose", help="find the real samples a trained generator misses (DynGAN's detector)")
+    diagnose.add_argument("--run", required=True, help="run folder (needs its checkpoint: the detector uses D)")
+    diagnose.add_argument("--n", type=int, help="real samples to score (default 10000)")
+    diagnose.add_argument("--delta", type=float, default=0.2, help="missed when D's probability > 1/(1+delta)")
+    diagnose.add_argument("--device", default="cpu")
+    diagnose.set_defaults(handler=_diagnose)
+
     listing = commands.add_parser("list", help="show models, data sets and their defaults")
     listing.set_defaults(handler=_list)
     return parser
@@ -138,6 +145,21 @@ def _ablate(args: argparse.Namespace) -> int:
                         features=args.features, num_samples=args.n)
     print(result.table)
     print(f"\nwrote {result.table_path} and {result.plot_path}")
+    return 0
+
+
+def _diagnose(args: argparse.Namespace) -> int:
+    from mspgsen import api
+
+    report = api.diagnose(args.run, num_samples=args.n, delta=args.delta, device=args.device)
+    print(f"{100 * report['missed_share']:.1f}% of {report['samples']} real samples are missed "
+          f"(D's probability > {report['threshold']:.3f})")
+    if "missed_modes" in report:
+        print(f"missed modes: {len(report['missed_modes'])}/{report['num_modes']} {report['missed_modes']}")
+    if "note" in report:
+        print(f"note: {report['note']}")
+    if report["figure"]:
+        print(f"figure: {report['figure']}")
     return 0
 
 

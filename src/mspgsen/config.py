@@ -56,6 +56,7 @@ class DataConfig:
     std: float | None = None  # 2-D mixtures: std of each Gaussian (ring8 0.01, grid25 0.05)
     radius: float | None = None  # ring8: radius of the circle of centres (1)
     spacing: float | None = None  # grid25: distance between neighbouring centres (2)
+    size: int | None = None  # 2-D mixtures: a fixed training set of this many points; default: fresh every batch
 
 
 @dataclass
@@ -138,7 +139,7 @@ class RunConfig:
 POSITIVE_KEYS = {
     "train.steps", "train.batch_size", "train.log_every", "train.sample_every",
     "train.checkpoint_every", "train.eval_samples", "train.eval_n", "model.width", "model.mlp_width",
-    "model.mlp_depth", "model.n_critic", "model.latent_dim", "data.limit",
+    "model.mlp_depth", "model.n_critic", "model.latent_dim", "data.limit", "data.size",
 }
 
 

@@ -51,7 +51,7 @@ def draw(family: Family, generator: nn.Module, shape: DataShape, n: int, seed: i
     chunks = []
     for start in range(0, n, SAMPLE_BATCH):
         latents = torch.randn(min(SAMPLE_BATCH, n - start), latent_dim, generator=rng).to(device)
-        conditions = family.sample_conditions(len(latents), rng)
+        conditions = family.sample_conditions(len(latents), rng, generator)
         conditions = conditions.to(device) if conditions is not None else None
         chunks.append(family.generate({family.generator_key: generator}, latents, conditions).float().cpu())
     generator.train(was_training)

@@ -110,13 +110,13 @@ def _positive(value: float | None, default: float, key: str) -> float:
 @register_dataset("ring8", "8 Gaussians at angles 2πk/8 on a circle (radius 1, std 0.01; PacGAN's protocol)")
 def _ring8(config: DataConfig) -> GaussianMixture:
     centers = ring_centers(8, _positive(config.radius, 1.0, "radius"))
-    return GaussianMixture("ring8", centers, _positive(config.std, 0.01, "std"))
+    return GaussianMixture("ring8", centers, _positive(config.std, 0.01, "std"), config.size or 0)
 
 
 @register_dataset("grid25", "25 Gaussians on {-4,-2,0,2,4}² (spacing 2, std 0.05; PacGAN's protocol)")
 def _grid25(config: DataConfig) -> GaussianMixture:
     centers = grid_centers(5, _positive(config.spacing, 2.0, "spacing"))
-    return GaussianMixture("grid25", centers, _positive(config.std, 0.05, "std"))
+    return GaussianMixture("grid25", centers, _positive(config.std, 0.05, "std"), config.size or 0)
 
 
 def _idx_loader(name: str):

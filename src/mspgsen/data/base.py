@@ -14,6 +14,7 @@ class DataShape:
     kind: Literal["points", "images"]
     dims: tuple[int, ...]
     num_classes: int = 0
+    samples: int = 0  # size of a finite training set (its batches carry indices); 0: drawn fresh
 
     @property
     def channels(self) -> int:
@@ -34,6 +35,7 @@ class DataShape:
 class Batch:
     x: torch.Tensor  # float on the training device; images scaled to [-1, 1]
     y: torch.Tensor | None = None  # class labels where the source has them
+    index: torch.Tensor | None = None  # positions in a finite training set, for per-sample bookkeeping
 
 
 class BatchStream(Protocol):

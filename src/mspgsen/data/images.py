@@ -1,7 +1,7 @@
 """Image data held in memory as uint8, streamed in seeded, resumable shuffled epochs."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -24,7 +24,7 @@ class ImageTensorSource:
         self.class_names = class_names or []
         self.skipped = skipped
         num_classes = len(self.class_names) if labels is not None and conditionable else 0
-        self.shape = DataShape("images", tuple(images.shape[1:]), num_classes)
+        self.shape = DataShape("images", tuple(images.shape[1:]), num_classes, len(images))
 
     def __len__(self) -> int:
         return len(self.images)
@@ -33,7 +33,7 @@ class ImageTensorSource:
         if batch_size > len(self):
             raise UserError(f"{self.name} has {len(self)} images, fewer than the batch size {batch_size}; "
                             "lower --batch-size.")
-        return ShuffledStream(self, batch_size, seed, device)
+        return ShuffledStream(self.images, self.labels, batch_size, seed, device, pixels_to_unit)
 
     def describe(self) -> str:
         classes = f", {self.shape.num_classes} classes" if self.shape.num_classes else ""
@@ -41,17 +41,24 @@ class ImageTensorSource:
         return f"{self.name}: {len(self)} {self.shape.describe()}{classes}{skipped}"
 
 
-class ShuffledStream:
-    """Epochs of a fresh permutation each; the permutation is a function of (seed, epoch),
-    so the stream's state is just two integers."""
+def pixels_to_unit(pixels: torch.Tensor) -> torch.Tensor:
+    return pixels.float() / 127.5 - 1.0
 
-    def __init__(self, source: ImageTensorSource, batch_size: int, seed: int, device: torch.device):
+
+class ShuffledStream:
+    """Epochs of a fresh permutation each over a finite set (images, or a fixed sample of points);
+    the permutation is a function of (seed, epoch), so the stream's state is just two integers.
+    Batches carry the indices of their samples."""
+
+    def __init__(self, items: torch.Tensor, labels: torch.Tensor | None, batch_size: int, seed: int,
+                 device: torch.device, to_float: Callable[[torch.Tensor], torch.Tensor] = lambda x: x.float()):
         self.batch_size = batch_size
         self.seed = seed
         self.device = device
-        resident = _fits_on_device(source.images, device)
-        self.images = source.images.to(device) if resident else source.images
-        self.labels = source.labels
+        self.to_float = to_float
+        resident = _fits_on_device(items, device)
+        self.images = items.to(device) if resident else items
+        self.labels = labels
         if self.labels is not None and resident:
             self.labels = self.labels.to(device)
         self.epoch, self.position = 0, 0
@@ -69,7 +76,7 @@ class ShuffledStream:
         self.position += self.batch_size
         pixels = self.images[index].to(self.device, non_blocking=True)
         labels = None if self.labels is None else self.labels[index].to(self.device, non_blocking=True)
-        return Batch(pixels.float() / 127.5 - 1.0, labels)
+        return Batch(self.to_float(pixels), labels, index.to(self.device, non_blocking=True))
 
     def state_dict(self) -> dict[str, Any]:
         return {"epoch": self.epoch, "position": self.position}

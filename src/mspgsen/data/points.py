@@ -7,6 +7,10 @@ from typing import Any
 import torch
 
 from mspgsen.data.base import Batch, DataShape
+from mspgsen.data.images import ShuffledStream
+from mspgsen.errors import UserError
+
+FIXED_SET_SEED = 7  # a fixed training set is the same for every run, whatever the run's seed
 
 
 def ring_centers(num_modes: int = 8, radius: float = 1.0) -> torch.Tensor:
@@ -24,24 +28,31 @@ def grid_centers(side: int = 5, spacing: float = 2.0) -> torch.Tensor:
 class GaussianMixture:
     """Equal-weight isotropic Gaussians around fixed centres; sampled fresh every batch."""
 
-    def __init__(self, name: str, centers: torch.Tensor, std: float):
+    def __init__(self, name: str, centers: torch.Tensor, std: float, size: int = 0):
+        """`size` > 0 fixes a training set of that many points (DynGAN's protocol); 0 samples afresh."""
         if std <= 0:
             raise ValueError("std must be positive")
         self.name = name
         self.centers = centers
         self.std = std
-        self.shape = DataShape("points", (centers.shape[1],))
+        self.shape = DataShape("points", (centers.shape[1],), samples=size)
+        self.fixed = self.sample(size, torch.Generator().manual_seed(FIXED_SET_SEED)) if size else None
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         which = torch.randint(len(self.centers), (n,), generator=generator)
         noise = torch.randn(n, self.centers.shape[1], generator=generator)
         return self.centers[which] + self.std * noise
 
-    def stream(self, batch_size: int, seed: int, device: torch.device) -> "MixtureStream":
+    def stream(self, batch_size: int, seed: int, device: torch.device) -> "MixtureStream | ShuffledStream":
+        if self.fixed is not None:
+            if batch_size > len(self.fixed):
+                raise UserError(f"data.size {len(self.fixed)} is smaller than the batch size {batch_size}.")
+            return ShuffledStream(self.fixed, None, batch_size, seed, device)
         return MixtureStream(self, batch_size, seed, device)
 
     def describe(self) -> str:
-        return f"{self.name}: {len(self.centers)} Gaussians, std {self.std:g}"
+        fixed = f", a fixed set of {len(self.fixed)} points" if self.fixed is not None else ""
+        return f"{self.name}: {len(self.centers)} Gaussians, std {self.std:g}{fixed}"
 
 
 class MixtureStream:

@@ -66,12 +66,14 @@ class Family:
         """Controllers the family's own settings need (a noise schedule, progressive growth)."""
         return []
 
-    def sample_conditions(self, n: int, generator: torch.Generator) -> torch.Tensor | None:
-        """Conditions (class labels) to sample with, for a conditional generator; None otherwise."""
+    def sample_conditions(self, n: int, rng: torch.Generator, generator: nn.Module | None = None
+                          ) -> torch.Tensor | None:
+        """Conditions (class labels) to sample `generator` with, for a conditional one; None otherwise."""
         return None
 
-    def discriminate(self, nets: nn.ModuleDict | dict[str, nn.Module], samples: torch.Tensor) -> torch.Tensor:
-        """D's raw scores `[B]` for full-size samples (real or generated)."""
+    def discriminate(self, nets: nn.ModuleDict | dict[str, nn.Module], samples: torch.Tensor,
+                     labels: torch.Tensor | None = None) -> torch.Tensor:
+        """D's raw scores `[B]` for full-size samples (real or generated), given their labels if any."""
         return nets["D"](samples)
 
     @torch.no_grad()

@@ -120,18 +120,19 @@ class MSPGSEN(Family):
 
     # --- sampling -------------------------------------------------------------------------------
 
-    def sample_conditions(self, n: int, generator: torch.Generator) -> torch.Tensor | None:
-        return torch.randint(self.num_classes, (n,), generator=generator) if self.num_classes else None
+    def sample_conditions(self, n: int, rng: torch.Generator, generator: nn.Module | None = None
+                          ) -> torch.Tensor | None:
+        return torch.randint(self.num_classes, (n,), generator=rng) if self.num_classes else None
 
     @torch.no_grad()
     def generate(self, nets, latents: torch.Tensor, conditions: torch.Tensor | None = None) -> torch.Tensor:
         return nets[self.generator_key](latents, conditions).final
 
-    def discriminate(self, nets, samples: torch.Tensor) -> torch.Tensor:
+    def discriminate(self, nets, samples: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if self.shape.kind == "points":
             return nets["D"](samples)
         sizes = self._sizes()
-        return nets["D"](downsample_pyramid(samples, sizes, nets["D"].read_scales))
+        return nets["D"](downsample_pyramid(samples, sizes, nets["D"].read_scales), labels)
 
     # --- the step -------------------------------------------------------------------------------
 

@@ -32,6 +32,11 @@ class ModeCoverage:
                 f"{100 * self.high_quality:.1f}%, KL {self.kl:.3f} ({self.num_samples} samples)")
 
 
+def nearest_modes(samples: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
+    """The index of each sample's nearest centre."""
+    return torch.cdist(samples.double().cpu(), centers.double().cpu()).argmin(dim=1)
+
+
 def mode_coverage(samples: torch.Tensor, centers: torch.Tensor, std: float,
                   threshold: float = PROTOCOL_THRESHOLD) -> ModeCoverage:
     samples, centers = samples.double().cpu(), centers.double().cpu()

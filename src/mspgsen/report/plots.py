@@ -18,10 +18,11 @@ def save_image_grid(images: torch.Tensor, path: Path, nrow: int | None = None) -
     save_image(images.float().cpu(), str(path), nrow=nrow, normalize=True, value_range=(-1, 1))
 
 
-def save_scatter(points: torch.Tensor, path: Path, centers: torch.Tensor | None = None, title: str = "") -> None:
+def save_scatter(points: torch.Tensor, path: Path, centers: torch.Tensor | None = None, title: str = "",
+                 label: str = "generated", color: str = "tab:blue") -> None:
     figure, axis = plt.subplots(figsize=(5, 5))
     points = points.float().cpu()
-    axis.scatter(points[:, 0], points[:, 1], s=2, alpha=0.5, color="tab:blue", label="generated")
+    axis.scatter(points[:, 0], points[:, 1], s=2, alpha=0.5, color=color, label=label)
     if centers is not None:
         axis.scatter(centers[:, 0], centers[:, 1], s=40, marker="x", color="tab:red", label="mode centres")
         span = float(centers.abs().max()) * 1.5 + 0.5

@@ -18,6 +18,9 @@ class Knobs:
     noise_extra: dict[str, float] = field(default_factory=dict)  # controller → noise it adds on top
     level: float | None = None  # progressive growth: active scale + fade-in fraction; None: full size
     scales: int = 1  # how many scales `level` moves over (set by the family, read by controllers)
+    # DynGAN's data partition: labels (partition of each training sample), scores (EMA of D's
+    # probability on it), seen (scored since the last split), count (partitions so far).
+    partition: dict[str, Any] | None = None
 
     def weight(self, term: str) -> float:
         return self.loss_weights.get(term, 1.0)

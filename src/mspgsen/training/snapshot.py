@@ -39,5 +39,5 @@ def load_snapshot(run: RunDir) -> tuple[DataShape, dict[str, Any], dict[str, str
     """The data shape, generator weights and metadata saved by `save_run`."""
     metadata = read_metadata(run.snapshot)
     shape = json.loads(metadata["shape"])
-    shape = DataShape(shape["kind"], tuple(shape["dims"]), shape["num_classes"])
+    shape = DataShape(shape["kind"], tuple(shape["dims"]), shape["num_classes"], shape.get("samples", 0))
     return shape, load_file(str(run.snapshot)), metadata

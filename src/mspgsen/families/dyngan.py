@@ -1,0 +1,146 @@
+"""DynGAN (seed 004) as DESIGN.md reads it: a conditional GAN over a growing partition of the
+training set.
+
+D's probability on every real sample it sees is smoothed per sample (EMA, λ = 0.1). Every
+`repartition_every` steps the `dyngan-partitioner` controller takes the samples whose smoothed
+probability exceeds 1/(1+δ) (δ = 0.2): D is sure they are real, i.e. the generator does not reach
+them ("collapsed samples"). If they are at least `min_flagged` of the set, they become a new
+partition (up to `max_partitions`). G and D are conditioned on the partition index; G is
+sampled in proportion to partition sizes. The networks are DCGAN's (MLPs on points), with a
+one-hot condition on G and a projection term on D. The training set must be finite: image
+sets are; for ring8 / grid25 set `data.size`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from mspgsen.config import FamilyConfig
+from mspgsen.data.base import DataShape
+from mspgsen.errors import UserError
+from mspgsen.families.base import Family, register_family
+from mspgsen.nn import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator, NetSpec
+from mspgsen.nn.conditional import OneHotConditionalGenerator, ProjectionDiscriminator
+from mspgsen.objectives import NonSaturating
+from mspgsen.training.knobs import Knobs
+from mspgsen.training.phases import Phase, StepContext, Terms
+
+DYNGAN_NETS = NetSpec(g_norm="batch", d_norm="none", dcgan_init=True)
+
+
+@dataclass
+class DynGANConfig(FamilyConfig):
+    name: str = "dyngan"
+    max_partitions: int = 30
+    repartition_every: int = 3000  # steps between partition splits
+    score_ema: float = 0.1  # λ: weight of the newest D probability in a sample's smoothed score
+    delta: float = 0.2  # a sample is collapsed when its smoothed probability exceeds 1/(1+δ)
+    min_flagged: float = 0.01  # a new partition needs at least this share of the training set
+
+
+def collapse_threshold(delta: float) -> float:
+    return 1.0 / (1.0 + delta)
+
+
+def new_partition(samples: int) -> dict[str, Any]:
+    return {"labels": torch.zeros(samples, dtype=torch.long), "scores": torch.zeros(samples),
+            "seen": torch.zeros(samples, dtype=torch.bool), "count": 1}
+
+
+@register_family
+class DynGAN(Family):
+    name = "dyngan"
+    summary = ("conditional GAN over a growing partition of the training set: samples D stays sure of "
+               "become new partitions (needs a finite set; ring8/grid25 with data.size)")
+    Config = DynGANConfig
+    loss = NonSaturating()
+
+    def __init__(self, config: DynGANConfig):
+        super().__init__(config)
+        self.shape: DataShape | None = None
+
+    def check_shape(self, shape: DataShape) -> None:
+        super().check_shape(shape)
+        if shape.samples == 0:
+            raise UserError("dyngan partitions a finite training set; for ring8 / grid25 set one with "
+                            "--set data.size=10000 (image data sets are finite already).")
+
+    def build_networks(self, shape: DataShape) -> dict[str, nn.Module]:
+        cfg, partitions = self.config, self.config.max_partitions
+        self.shape = shape
+        latent = self.latent_dim(shape)
+        if shape.kind == "points":
+            g = MLPGenerator(latent + partitions, shape.dims[0], cfg.mlp_width, cfg.mlp_depth, DYNGAN_NETS)
+            d = MLPDiscriminator(shape.dims[0], cfg.mlp_width, cfg.mlp_depth, DYNGAN_NETS)
+        else:
+            g = ConvGenerator(shape, latent + partitions, cfg.width, DYNGAN_NETS)
+            d = ConvDiscriminator(shape, cfg.width, DYNGAN_NETS)
+        return {"G": OneHotConditionalGenerator(g, partitions),
+                "D": ProjectionDiscriminator(d, partitions, d.head.in_features)}
+
+    def default_knobs(self) -> Knobs:
+        knobs = super().default_knobs()
+        knobs.partition = new_partition(self.shape.samples) if self.shape and self.shape.samples else None
+        return knobs
+
+    def default_controllers(self, shape: DataShape) -> list[str]:
+        return ["dyngan-partitioner"]
+
+    def sample_conditions(self, n: int, rng: torch.Generator, generator: nn.Module | None = None
+                          ) -> torch.Tensor | None:
+        weights = generator.class_weights.detach().cpu() if generator is not None else None
+        return None if weights is None else torch.multinomial(weights, n, replacement=True, generator=rng)
+
+    @torch.no_grad()
+    def generate(self, nets, latents: torch.Tensor, conditions: torch.Tensor | None = None) -> torch.Tensor:
+        return nets[self.generator_key](latents, conditions)
+
+    def discriminate(self, nets, samples: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return nets["D"](samples, labels)
+
+    def phases(self) -> list[Phase]:
+        return [Phase("D", "D", ("D",), self.discriminator_terms), Phase("G", "G", ("G",), self.generator_terms)]
+
+    def discriminator_terms(self, ctx: StepContext) -> Terms:
+        batch = ctx.real()
+        partition = self._partition(ctx)
+        real_labels = partition["labels"][batch.index]
+        fake_labels = self._sample_labels(ctx, len(batch.x))
+        with torch.no_grad():
+            fake = ctx.nets["G"](ctx.latents(len(batch.x)), fake_labels)
+        real_scores, fake_scores = ctx.nets["D"](batch.x, real_labels), ctx.nets["D"](fake, fake_labels)
+        with torch.no_grad():  # per-sample smoothed probability: the collapse detector's input
+            probability = torch.sigmoid(real_scores.detach().float())
+            previous = partition["scores"][batch.index]
+            first = ~partition["seen"][batch.index]
+            smoothed = torch.where(first, probability, previous + self.config.score_ema * (probability - previous))
+            partition["scores"][batch.index] = smoothed
+            partition["seen"][batch.index] = True
+        ctx.report("D(x)", self.loss.readout(real_scores))
+        ctx.report("D(G(z))", self.loss.readout(fake_scores))
+        accuracy_real, accuracy_fake = self.loss.accuracy(real_scores, fake_scores)
+        ctx.report("acc/real", accuracy_real)
+        ctx.report("acc/fake", accuracy_fake)
+        return {"D/adv": self.loss.discriminator(real_scores, fake_scores)}
+
+    def generator_terms(self, ctx: StepContext) -> Terms:
+        labels = self._sample_labels(ctx, ctx.batch_size)
+        fake = ctx.nets["G"](ctx.latents(), labels)
+        return {"G/adv": self.loss.generator(ctx.nets["D"](fake, labels))}
+
+    def _partition(self, ctx: StepContext) -> dict[str, Any]:
+        partition = ctx.knobs.partition
+        if partition["labels"].device != ctx.device:
+            for key in ("labels", "scores", "seen"):
+                partition[key] = partition[key].to(ctx.device)
+        return partition
+
+    def _sample_labels(self, ctx: StepContext, n: int) -> torch.Tensor:
+        """Partition indices in proportion to partition sizes (kept in G, so samplers see them too)."""
+        partition = self._partition(ctx)
+        sizes = torch.bincount(partition["labels"], minlength=self.config.max_partitions).float()
+        ctx.nets["G"].class_weights.copy_(sizes)
+        return torch.multinomial(sizes, n, replacement=True)

@@ -1,0 +1,131 @@
+"""DynGAN: the collapse detector finds exactly what a generator misses, partitions grow, the
+conditional sampler follows partition sizes, and `mspgsen diagnose` runs on any trained run."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mspgsen import api
+from mspgsen.cli import main
+from mspgsen.config import resolve
+from mspgsen.controllers import CONTROLLERS
+from mspgsen.data.base import DataShape
+from mspgsen.data.points import GaussianMixture, grid_centers
+from mspgsen.diagnose import collapsed, missed_modes
+from mspgsen.errors import UserError
+from mspgsen.families import FAMILIES
+from mspgsen.families.dyngan import new_partition
+from mspgsen.nn import MLPDiscriminator, NetSpec
+from mspgsen.training.knobs import Knobs
+
+from conftest import tiny_config
+
+GRID = GaussianMixture("grid25", grid_centers(), 0.05)
+
+
+def trained_discriminator(fake: GaussianMixture, steps: int = 1200) -> MLPDiscriminator:
+    """A D trained against a fixed generator `fake` (itself a mixture) on the grid."""
+    torch.manual_seed(0)
+    rng = torch.Generator().manual_seed(0)
+    critic = MLPDiscriminator(2, 64, 2, NetSpec(d_norm="none"))
+    optimizer = torch.optim.Adam(critic.parameters(), lr=2e-3)
+    for _ in range(steps):
+        real, generated = GRID.sample(256, rng), fake.sample(256, rng)
+        loss = F.softplus(-critic(real)).mean() + F.softplus(critic(generated)).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return critic
+
+
+def test_detector_flags_exactly_the_modes_a_half_grid_generator_drops():
+    kept = list(range(0, 25, 2))  # every other mode: 13 kept, 12 dropped
+    critic = trained_discriminator(GaussianMixture("half", GRID.centers[kept], 0.05))
+    real = GRID.sample(5000, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        flagged = collapsed(torch.sigmoid(critic(real)))
+    assert missed_modes(real, flagged, GRID.centers) == [m for m in range(25) if m not in kept]
+
+
+def test_detector_flags_nothing_when_the_generator_covers_everything():
+    critic = trained_discriminator(GRID)
+    real = GRID.sample(5000, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        flagged = collapsed(torch.sigmoid(critic(real)))
+    assert flagged.float().mean() < 0.01 and missed_modes(real, flagged, GRID.centers) == []
+
+
+def partitioner(**model):
+    config = resolve([{"model": {"name": "dyngan", "repartition_every": 100, **model}}])
+    return CONTROLLERS.get("dyngan-partitioner")(config)
+
+
+def test_partitions_grow_from_collapsed_samples_only_when_there_are_enough():
+    controller, knobs = partitioner(), Knobs(partition=new_partition(1000))
+    part = knobs.partition
+    part["seen"][:] = True
+    part["scores"][:] = 0.5
+    part["scores"][:50] = 0.95  # 5% collapsed
+    assert controller.act(50, {}, knobs) == {}  # not yet time
+    actions = controller.act(100, {}, knobs)
+    assert actions["split"] == 1.0 and part["count"] == 2
+    assert (part["labels"][:50] == 1).all() and (part["labels"][50:] == 0).all()
+    assert not part["seen"].any()  # smoothing starts afresh
+    part["seen"][:] = True
+    part["scores"][:] = 0.5
+    part["scores"][:5] = 0.95  # 0.5%: below min_flagged
+    assert "split" not in controller.act(200, {}, knobs) and part["count"] == 2
+
+
+def test_partitions_stop_at_the_cap():
+    controller, knobs = partitioner(max_partitions=2), Knobs(partition=new_partition(100))
+    for step in (100, 200):
+        knobs.partition["seen"][:] = True
+        knobs.partition["scores"][:] = 0.99
+        controller.act(step, {}, knobs)
+    assert knobs.partition["count"] == 2
+
+
+def test_the_conditional_sampler_follows_partition_sizes():
+    config = resolve([{"model": {"name": "dyngan", "mlp_width": 16, "mlp_depth": 2}}])
+    family = FAMILIES.get("dyngan")(config.model)
+    nets = family.build_networks(DataShape("points", (2,), samples=400))
+    nets["G"].class_weights.zero_()
+    nets["G"].class_weights[:2] = torch.tensor([300.0, 100.0])
+    labels = family.sample_conditions(4000, torch.Generator().manual_seed(0), nets["G"])
+    share = torch.bincount(labels, minlength=30).float() / len(labels)
+    assert share[0] == pytest.approx(0.75, abs=0.03) and share[1] == pytest.approx(0.25, abs=0.03)
+    assert share[2:].sum() == 0
+
+
+def test_dyngan_needs_a_finite_training_set(tmp_path):
+    with pytest.raises(UserError, match="data.size"):
+        api.train(tiny_config(tmp_path, "dyngan", steps=2))
+
+
+def test_dyngan_trains_splits_and_resumes_exactly(tmp_path):
+    from test_resume import weights
+
+    extra = ["data.size=512", "model.repartition_every=4", "model.delta=10", "train.log_every=2"]  # δ=10: D>0.09
+    straight = api.train(tiny_config(tmp_path, "dyngan", steps=12, name="straight", extra=extra))
+    stopped = api.train(tiny_config(tmp_path, "dyngan", steps=12, name="split",
+                                    extra=[*extra, "train.controllers=[test-interrupt]"]))
+    assert stopped.step == 6
+    resumed = api.train(api.configure(base_run=tmp_path / "split", out=str(tmp_path / "split")), resume=True)
+    a, b = weights(straight.run_dir), weights(resumed.run_dir)
+    assert not [k for k in a if not torch.equal(a[k], b[k])]
+    splits = [line for line in (straight.run_dir / "controller.jsonl").read_text().splitlines()
+              if "dyngan-partitioner" in line]
+    assert splits and '"split": 1.0' in splits[0]  # with δ=10 nearly every sample counts as missed
+    assert a["knobs.partition.labels"].max() >= 1  # the partition is saved with the run
+
+
+def test_diagnose_reports_missed_samples_of_any_run(tmp_path, capsys):
+    run = api.train(tiny_config(tmp_path, "dcgan", steps=3)).run_dir
+    assert main(["diagnose", "--run", str(run), "--n", "500", "--delta", "100"]) == 0  # δ=100: flags all D > 0.01
+    out = capsys.readouterr().out
+    assert "of 500 real samples are missed" in out and "missed modes:" in out
+    assert (run / "diagnose.png").is_file()
+    report = api.diagnose(run, num_samples=500, delta=1e-9)  # nothing is above probability ~1
+    assert report["missed_share"] == 0.0 and report["missed_modes"] == []
