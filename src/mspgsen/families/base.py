@@ -37,6 +37,7 @@ class Family:
 
     def __init__(self, config: FamilyConfig):
         self.config = config
+        self.shape: DataShape | None = None  # set by build_networks for families that need it later
 
     def latent_dim(self, shape: DataShape) -> int:
         if self.config.latent_dim is not None:

@@ -58,10 +58,6 @@ class DynGAN(Family):
     Config = DynGANConfig
     loss = NonSaturating()
 
-    def __init__(self, config: DynGANConfig):
-        super().__init__(config)
-        self.shape: DataShape | None = None
-
     def check_shape(self, shape: DataShape) -> None:
         super().check_shape(shape)
         if shape.samples == 0:

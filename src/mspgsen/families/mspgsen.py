@@ -64,7 +64,6 @@ class MSPGSEN(Family):
 
     def __init__(self, config: MSPGSENConfig):
         super().__init__(config)
-        self.shape: DataShape | None = None
         self.num_classes = 0
 
     # --- networks -------------------------------------------------------------------------------
