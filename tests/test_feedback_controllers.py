@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mspgsen import api
-from mspgsen.ablation import plan_variants
+from mspgsen.experiments import plan_variants
 from mspgsen.config import BalanceConfig, resolve
 from mspgsen.controllers import CONTROLLERS
 from mspgsen.controllers.balance import ACTIONS, Balance
@@ -204,3 +204,19 @@ def test_ablate_writes_a_table_and_a_plot(tmp_path):
         ["full", "-afe", "-apfl"]
     assert "[" in lines[4]  # a confidence interval per cell
     assert result.plot_path.stat().st_size > 0 and len(result.runs) == 6
+
+
+def test_sweep_varies_one_setting_at_a_time_and_plots_curves(tmp_path):
+    from mspgsen.cli import main
+
+    code = main(["sweep", "--model", "dcgan", "--data", "ring8", "--vary", "model.optim_g.lr=1e-4,1e-3",
+                 "--vary", "model.latent_dim=2,8", "--steps", "6", "--batch-size", "16", "--out", str(tmp_path / "s"),
+                 *[arg for item in [*TINY, "train.eval_every=3", "train.eval_n=200", "train.eval_samples=200"]
+                   for arg in ("--set", item)]])
+    assert code == 0
+    table = (tmp_path / "s" / "sweep.md").read_text()
+    for name in ("model.optim_g.lr=1e-4", "model.optim_g.lr=1e-3", "model.latent_dim=2", "model.latent_dim=8"):
+        assert f"| {name} |" in table
+    assert (tmp_path / "s" / "sweep.png").stat().st_size > 0
+    with pytest.raises(UserError, match="--vary expects"):
+        api.sweep(["model.latent_dim"], model="dcgan", data="ring8")

@@ -6,7 +6,7 @@ from mspgsen.registry import Registry
 
 
 def test_every_family_is_registered_in_order():
-    assert FAMILIES.names() == ["mspgsen", "dcgan", "wgan", "wgan-gp", "sagan", "sagan-wgangp", "dyngan"]
+    assert FAMILIES.names() == ["mspgsen", "dcgan", "wgan", "wgan-gp", "sagan", "sagan-wgangp", "vaegan", "dyngan"]
     assert FAMILIES.get("gan") is FAMILIES.get("dcgan")
     assert FAMILIES.get("mspg-sen") is FAMILIES.get("mspgsen")
 

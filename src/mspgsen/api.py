@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from mspgsen.ablation import AblationResult, ablate  # noqa: F401  (part of the API)
+from mspgsen.experiments import AblationResult, ablate, sweep  # noqa: F401  (part of the API)
 from mspgsen.config import DataConfig, RunConfig, load_yaml, resolve, save_yaml
 from mspgsen.diagnose import diagnose  # noqa: F401  (part of the API)
+from mspgsen.reconstruct import interpolation_grid, reconstruct  # noqa: F401  (part of the API)
 from mspgsen.controllers import build_controllers
 from mspgsen.data import DATASETS, load_data
 from mspgsen.errors import UserError

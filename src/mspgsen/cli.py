@@ -52,17 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
     ablate.add_argument("--seeds", type=int, default=3)
     ablate.add_argument("--components", help="comma-separated model flags and controllers "
                                              "(default for mspgsen: dema,gctdrn,afe,apfl,balance)")
-    ablate.add_argument("--steps", help="generator updates per run (default: the model's)")
-    ablate.add_argument("--batch-size")
-    ablate.add_argument("--out", default="runs/ablation", help="folder for the runs, ablation.md and ablation.png")
-    ablate.add_argument("--workers", type=int, default=1, help="runs trained in parallel (CPU)")
-    ablate.add_argument("--data-root")
-    ablate.add_argument("--device", default="cpu")
-    ablate.add_argument("--metrics", help="image data: metrics to compare (as for evaluate)")
-    ablate.add_argument("--features", default="inception", choices=["inception", "classifier"])
-    ablate.add_argument("--n", type=int, help="image data: samples per evaluation")
-    ablate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config for every run")
+    _add_experiment_options(ablate, "ablation")
     ablate.set_defaults(handler=_ablate)
+
+    sweep = commands.add_parser("sweep", help="vary one setting at a time over a list of values, tabulate and plot")
+    sweep.add_argument("--vary", action="append", required=True, metavar="KEY=V1,V2,...",
+                       help="a config key and its values, e.g. model.latent_dim=64,128 (repeatable)")
+    sweep.add_argument("--model", default="vaegan")
+    sweep.add_argument("--data", default="mnist")
+    sweep.add_argument("--seeds", type=int, default=1)
+    _add_experiment_options(sweep, "sweep")
+    sweep.set_defaults(handler=_sweep)
 
     sample = commands.add_parser("sample", help="draw samples from a trained run")
     sample.add_argument("--run", required=True, help="run folder")
@@ -70,7 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", required=True, help="output .png (grid or scatter plot) or .npz")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--device", default="cpu")
+    sample.add_argument("--interpolate", action="store_true",
+                        help="a .png grid of --n rows, each walking the latent space between two points")
     sample.set_defaults(handler=_sample)
+
+    rebuild = commands.add_parser("reconstruct", help="encode and decode images with a vaegan run")
+    rebuild.add_argument("--run", required=True, help="a vaegan run folder")
+    rebuild.add_argument("--images", required=True, help="a folder of images, an .npz or a data set name")
+    rebuild.add_argument("--n", type=int, default=32, help="images to reconstruct")
+    rebuild.add_argument("--out", default="reconstructions.png", help="originals over reconstructions, .png")
+    rebuild.add_argument("--data-root", help="where a named data set lives")
+    rebuild.add_argument("--device", default="cpu")
+    rebuild.set_defaults(handler=_reconstruct)
 
     evaluate = commands.add_parser("evaluate", help="measure a trained run or a file of samples")
     evaluate.add_argument("--run", help="run folder")
@@ -112,6 +123,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_experiment_options(parser: argparse.ArgumentParser, kind: str) -> None:
+    """Options shared by the commands that train and compare many runs."""
+    parser.add_argument("--steps", help="generator updates per run (default: the model's)")
+    parser.add_argument("--batch-size")
+    parser.add_argument("--out", default=f"runs/{kind}", help=f"folder for the runs, {kind}.md and {kind}.png")
+    parser.add_argument("--workers", type=int, default=1, help="runs trained in parallel (CPU)")
+    parser.add_argument("--data-root")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--metrics", help="image data: metrics to compare (as for evaluate)")
+    parser.add_argument("--features", default="inception", choices=["inception", "classifier"])
+    parser.add_argument("--n", type=int, help="image data: samples per evaluation")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config for every run")
+
+
 def _train(args: argparse.Namespace) -> int:
     from mspgsen import api
 
@@ -148,6 +173,18 @@ def _ablate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from mspgsen import api
+
+    result = api.sweep(args.vary, model=args.model, data=args.data, seeds=args.seeds, steps=args.steps,
+                       batch_size=args.batch_size, out=args.out, workers=args.workers, overrides=args.set,
+                       data_root=args.data_root, device=args.device, metrics=args.metrics, features=args.features,
+                       num_samples=args.n)
+    print(result.table)
+    print(f"\nwrote {result.table_path} and {result.plot_path}")
+    return 0
+
+
 def _diagnose(args: argparse.Namespace) -> int:
     from mspgsen import api
 
@@ -163,9 +200,22 @@ def _diagnose(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reconstruct(args: argparse.Namespace) -> int:
+    from mspgsen import api
+
+    result = api.reconstruct(args.run, args.images, args.out, n=args.n, data_root=args.data_root, device=args.device)
+    print(f"reconstruction MSE {result['mse']:.4f} over {result['images']} images "
+          f"(mean-image baseline {result['mean_image_mse']:.4f}); wrote {result['out']}")
+    return 0
+
+
 def _sample(args: argparse.Namespace) -> int:
     from mspgsen import api
 
+    if args.interpolate:
+        path = api.interpolation_grid(args.run, args.n, args.out, seed=args.seed, device=args.device)
+        print(f"wrote {args.n} interpolation rows to {path}")
+        return 0
     path = api.sample(args.run, args.n, args.out, seed=args.seed, device=args.device)
     print(f"wrote {args.n} samples to {path}")
     return 0

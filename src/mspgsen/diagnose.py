@@ -7,23 +7,18 @@ missed points in red over the data, or a grid of missed images.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
-from mspgsen.config import resolve
 from mspgsen.data import load_data
-from mspgsen.families import FAMILIES
 from mspgsen.metrics.modes2d import nearest_modes
 from mspgsen.report.outputs import write_metrics
 from mspgsen.report.plots import save_image_grid, save_scatter
-from mspgsen.training.checkpoint import load_state
+from mspgsen.sampling import load_networks
 from mspgsen.training.device import resolve_device
 from mspgsen.training.rundir import existing_run_dir
-from mspgsen.training.snapshot import load_snapshot
 
 DEFAULT_DELTA = 0.2
 DEFAULT_SAMPLES = 10_000
@@ -50,14 +45,9 @@ def diagnose(run_dir: str | Path, num_samples: int | None = None, delta: float =
              device: str = "cpu") -> dict[str, Any]:
     run = existing_run_dir(run_dir, need_checkpoint=True)
     torch_device = resolve_device(device)
-    shape, _, metadata = load_snapshot(run)
-    config = resolve([json.loads(metadata["config"])])
-    family = FAMILIES.get(config.model.name)(config.model)
-    nets = nn.ModuleDict(family.build_networks(shape))
-    saved = load_state(run.checkpoint)
-    nets.load_state_dict(saved["nets"])
-    nets.to(torch_device).eval()
-    source = load_data(config.data)
+    loaded = load_networks(run, torch_device)
+    family, nets, saved = loaded.family, loaded.nets, loaded.saved
+    source = load_data(loaded.config.data)
     real, labels = _real_samples(source, saved, num_samples or DEFAULT_SAMPLES)
     with torch.no_grad():
         scores = torch.cat([family.discriminate(nets, real[i:i + SCORE_BATCH].to(torch_device),
@@ -65,7 +55,7 @@ def diagnose(run_dir: str | Path, num_samples: int | None = None, delta: float =
                             .float().cpu() for i in range(0, len(real), SCORE_BATCH)])
     flagged = collapsed(torch.sigmoid(scores), delta)
     report: dict[str, Any] = {"samples": len(real), "delta": delta, "threshold": 1.0 / (1.0 + delta),
-                              "missed_share": float(flagged.float().mean()), "step": int(metadata["step"])}
+                              "missed_share": float(flagged.float().mean()), "step": loaded.step}
     loss = getattr(family, "loss", None)
     if loss is not None and loss.name != "non-saturating":
         report["note"] = (f"{family.name}'s critic is trained with the {loss.name} loss: its scores are not "

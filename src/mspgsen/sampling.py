@@ -40,6 +40,32 @@ def load_generator(run: RunDir, device: torch.device | str = "cpu") -> LoadedGen
                            metadata["ema"] == "True")
 
 
+@dataclass
+class LoadedNetworks:
+    config: RunConfig
+    family: Family
+    shape: DataShape
+    nets: nn.ModuleDict  # every network of the run at its last checkpoint, in eval mode
+    saved: dict  # the whole checkpoint (knobs, controllers, ...)
+    step: int
+
+
+def load_networks(run: RunDir, device: torch.device | str = "cpu") -> LoadedNetworks:
+    """All networks of a run from its resume checkpoint (D, E, ... as well as G)."""
+    from mspgsen.training.checkpoint import load_state
+
+    shape, _, metadata = load_snapshot(run)
+    config = resolve([json.loads(metadata["config"])])
+    family = FAMILIES.get(config.model.name)(config.model)
+    nets = nn.ModuleDict(family.build_networks(shape))
+    saved = load_state(run.checkpoint)
+    try:
+        nets.load_state_dict(saved["nets"])
+    except RuntimeError as err:
+        raise UserError(f"the networks in {run.checkpoint} do not match the run's config ({err}).") from None
+    return LoadedNetworks(config, family, shape, nets.to(device).eval(), saved, int(saved["step"]))
+
+
 @torch.no_grad()
 def draw(family: Family, generator: nn.Module, shape: DataShape, n: int, seed: int,
          device: torch.device | str) -> torch.Tensor:

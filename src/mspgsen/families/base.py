@@ -5,7 +5,7 @@ interface, so a new family is a new module here and nothing else.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import torch
@@ -26,6 +26,7 @@ POINT_LATENT_DIM = 8
 class OptimizerPlan:
     networks: tuple[str, ...]
     config: OptimizerConfig
+    lr_ratios: dict[str, float] = field(default_factory=dict)  # network → its lr / config.lr (1 when absent)
 
 
 class Family:

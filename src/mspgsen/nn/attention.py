@@ -1,4 +1,4 @@
-"""SAGAN self-attention (Zhang et al. 2019) for feature maps and for token sequences."""
+"""Self-attention: SAGAN's (Zhang et al. 2019) for feature maps and token sequences, and multi-head."""
 from __future__ import annotations
 
 import torch
@@ -51,3 +51,28 @@ class VectorSelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.attention(x.view(x.shape[0], self.num_tokens, -1)).reshape(x.shape)
+
+
+class MultiHeadSelfAttention2d(nn.Module):
+    """Multi-head attention over the positions of a feature map (seed 003: 8 heads, q/k/v of 64
+    dims each), projected back to the map's channels and added with a learned γ starting at 0."""
+
+    def __init__(self, channels: int, heads: int = 8, head_dim: int = 64, spectral_norm: bool = False):
+        super().__init__()
+        self.heads, self.head_dim = heads, head_dim
+        self.qkv = spectral(nn.Linear(channels, 3 * heads * head_dim, bias=False), spectral_norm)
+        self.out = spectral(nn.Linear(heads * head_dim, channels, bias=False), spectral_norm)
+        self.gamma = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, channels, height, width = x.shape
+        tokens = x.flatten(2).transpose(1, 2)
+        q, k, v = self.qkv(tokens).view(batch, -1, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        attended = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(batch, -1, self.heads * self.head_dim)
+        return x + self.gamma * self.out(attended).transpose(1, 2).reshape(batch, channels, height, width)
+
+
+def attention_2d(channels: int, heads: int, spectral_norm: bool) -> nn.Module:
+    """SAGAN's single-head attention (heads = 0) or the multi-head kind."""
+    return MultiHeadSelfAttention2d(channels, heads, spectral_norm=spectral_norm) if heads else SelfAttention2d(
+        channels, spectral_norm)

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from mspgsen.data.base import DataShape
-from mspgsen.nn.attention import SelfAttention2d
+from mspgsen.nn.attention import attention_2d
 from mspgsen.nn.layers import dcgan_init, norm2d, spectral
 from mspgsen.nn.spec import NetSpec
 
@@ -48,13 +48,13 @@ class ConvGenerator(nn.Module):
                                 spec.g_spectral)
         self.project_act = nn.Sequential(norm2d(spec.g_norm, widths[0]), nn.ReLU())
         self.stages = nn.ModuleList(
-            _Up(widths[i - 1], widths[i], feature_sizes[i], spec.g_spectral, norm2d(spec.g_norm, widths[i]), nn.ReLU())
-            for i in range(1, len(feature_sizes)))
+            _Up(widths[i - 1], widths[i], feature_sizes[i], spec.g_spectral, norm2d(spec.g_norm, widths[i]), nn.ReLU(),
+                spec.up_kernel) for i in range(1, len(feature_sizes)))
         self.attention_index = attention_stage(feature_sizes) if spec.attention else None
-        self.attention = (SelfAttention2d(widths[self.attention_index], spec.g_spectral)
+        self.attention = (attention_2d(widths[self.attention_index], spec.attention_heads, spec.g_spectral)
                           if self.attention_index is not None else None)
         if len(sizes) > 1:
-            self.to_image = _Up(widths[-1], shape.channels, sizes[-1], False, nn.Identity(), nn.Tanh())
+            self.to_image = _Up(widths[-1], shape.channels, sizes[-1], False, nn.Identity(), nn.Tanh(), spec.up_kernel)
         else:
             self.to_image = nn.Sequential(nn.Conv2d(widths[-1], shape.channels, 3, padding=1), nn.Tanh())
         if spec.dcgan_init:
@@ -87,7 +87,7 @@ class ConvDiscriminator(nn.Module):
             layers += [spectral(conv, spec.d_spectral), norm2d(spec.d_norm if i else "none", out_channels),
                        nn.LeakyReLU(0.2)]
             if not attend_done and size[0] * size[1] <= ATTENTION_MAX_POSITIONS:
-                layers.append(SelfAttention2d(out_channels, spec.d_spectral))
+                layers.append(attention_2d(out_channels, spec.attention_heads, spec.d_spectral))
                 attend_done = True
             in_channels = out_channels
         self.features = nn.Sequential(*layers)
@@ -100,11 +100,13 @@ class ConvDiscriminator(nn.Module):
 
 
 class _Up(nn.Sequential):
-    """ConvTranspose(4, stride 2) doubling the map, trimmed to an odd target size, then norm and act."""
+    """ConvTranspose(4 or 3, stride 2) doubling the map, trimmed to an odd target size, then norm and act."""
 
     def __init__(self, in_channels: int, out_channels: int, size: tuple[int, int], sn: bool,
-                 norm: nn.Module, act: nn.Module):
-        super().__init__(spectral(nn.ConvTranspose2d(in_channels, out_channels, 4, 2, 1), sn), norm, act)
+                 norm: nn.Module, act: nn.Module, kernel: int = 4):
+        up = (nn.ConvTranspose2d(in_channels, out_channels, 4, 2, 1) if kernel == 4
+              else nn.ConvTranspose2d(in_channels, out_channels, 3, 2, 1, output_padding=1))
+        super().__init__(spectral(up, sn), norm, act)
         self.size = size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -84,3 +84,17 @@ def save_ablation_plot(values: dict[str, list[float]], label: str, title: str, p
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def save_metric_curves(curves: dict[str, list[tuple[int, float]]], label: str, title: str, path: Path) -> None:
+    """One line per setting: a metric over training steps (seed 003's sensitivity figure)."""
+    figure, axis = plt.subplots(figsize=(6, 3.5))
+    for name, curve in curves.items():
+        axis.plot([step for step, _ in curve], [value for _, value in curve], label=name, marker=".")
+    axis.set_xlabel("step")
+    axis.set_ylabel(label)
+    axis.set_title(title)
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

@@ -61,7 +61,7 @@ def run_step(state: TrainingState, phases: list[Phase], ctx: StepContext, precis
     for phase in phases:
         optimizer = state.optimizers[phase.optimizer]
         for group in optimizer.param_groups:
-            group["lr"] = knobs.lr(phase.optimizer, state.base_lrs[phase.optimizer])
+            group["lr"] = knobs.lr(phase.optimizer, state.base_lrs[phase.optimizer]) * group.get("lr_ratio", 1.0)
         for name, net in state.nets.items():
             net.requires_grad_(name in phase.trains)
         for _ in range(knobs.repeats.get(phase.name, 1)):

@@ -8,8 +8,9 @@ import torch
 from mspgsen.config import OptimizerConfig
 
 
-def build_optimizer(config: OptimizerConfig, params: Iterable[torch.nn.Parameter],
+def build_optimizer(config: OptimizerConfig, params: Iterable[torch.nn.Parameter] | list[dict],
                     device: torch.device) -> torch.optim.Optimizer:
+    """`params` may be parameter groups; a group's `lr_ratio` scales the lr the loop sets for it."""
     params = list(params)
     fast = {"fused": True} if device.type == "cuda" else {"foreach": True}
     if config.name == "adam":

@@ -27,7 +27,8 @@ class TrainingState:
         plans = family.optimizers()
         self.base_lrs = {name: plan.config.lr for name, plan in plans.items()}
         self.optimizers = {
-            name: build_optimizer(plan.config, [p for net in plan.networks for p in self.nets[net].parameters()],
+            name: build_optimizer(plan.config, [{"params": list(self.nets[net].parameters()),
+                                                 "lr_ratio": plan.lr_ratios.get(net, 1.0)} for net in plan.networks],
                                   device)
             for name, plan in plans.items()}
         self.knobs: Knobs = family.default_knobs()

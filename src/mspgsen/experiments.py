@@ -1,11 +1,17 @@
-"""`mspgsen ablate`: the full model and each one-off variant, same budget and seeds, one table.
+"""Experiments over many runs: `mspgsen ablate` (the full model and each one-off variant) and
+`mspgsen sweep` (one setting at a time over a list of values, seed 003's sensitivity figure).
 
+Ablation:
 A component is either a model flag of the family (MSPG-SEN's `dema`, `gctdrn`, `afe`,
 `multiscale`, `progressive`, `conditional`) or a controller (`apfl`, `balance`). The full model
 has every listed component on; the variant `-X` has X off and everything else as in the full
 model. Each variant is trained for every seed; the table gives mean ± std over seeds and a 95%
 confidence interval (Student's t) per metric, and the difference of the main metric from the
 full model.
+
+Sweep: every `key=v1,v2,...` is varied alone, the others at their defaults; every setting is
+trained for every seed, and the table gives the final metric per setting; with
+`train.eval_every` set the plot shows the metric over training, one curve per setting.
 """
 from __future__ import annotations
 
@@ -64,10 +70,75 @@ def ablate(model: str = "mspgsen", data: str = "grid25", seeds: int = 3, compone
            steps: int | None = None, batch_size: int | None = None, out: str | Path = "runs/ablation",
            workers: int = 1, overrides: list[str] = (), data_root: str | None = None, device: str = "cpu",
            metrics: str | None = None, features: str = "inception", num_samples: int | None = None) -> AblationResult:
-    if seeds < 1:
-        raise UserError("--seeds must be at least 1.")
     components = list(components or DEFAULT_COMPONENTS.get(model, CONTROLLER_COMPONENTS))
     variants = plan_variants(model, components)
+    runs, out = run_variants(variants, model, data, seeds, steps, batch_size, out, workers, overrides, data_root,
+                             device, metrics, features, num_samples)
+    return write_report("ablation", f"Ablation of {model} on {data}", runs, variants, out, baseline="full")
+
+
+def plan_sweep(settings: list[str]) -> list[Variant]:
+    """`key=v1,v2,...` for each setting → one variant per value, the other keys at their defaults."""
+    variants = []
+    for setting in settings:
+        key, sep, values = setting.partition("=")
+        if not sep or not values:
+            raise UserError(f"--vary expects key=value1,value2,... (e.g. model.latent_dim=64,128), got {setting!r}.")
+        variants += [Variant(f"{key.strip()}={value.strip()}", [f"{key.strip()}={value.strip()}"])
+                     for value in values.split(",")]
+    return variants
+
+
+def sweep(settings: list[str], model: str = "vaegan", data: str = "mnist", seeds: int = 1, steps: int | None = None,
+          batch_size: int | None = None, out: str | Path = "runs/sweep", workers: int = 1, overrides: list[str] = (),
+          data_root: str | None = None, device: str = "cpu", metrics: str | None = None, features: str = "inception",
+          num_samples: int | None = None) -> AblationResult:
+    variants = plan_sweep(settings)
+    runs, out = run_variants(variants, model, data, seeds, steps, batch_size, out, workers, overrides, data_root,
+                             device, metrics, features, num_samples)
+    return write_report("sweep", f"Sensitivity of {model} on {data}", runs, variants, out, curves=True)
+
+
+def write_report(kind: str, title: str, runs: list[dict[str, Any]], variants: list[Variant], out: Path,
+                 baseline: str | None = None, curves: bool = False) -> AblationResult:
+    """`<kind>.md` (the table under a one-line header) and `<kind>.png` (bars of the final metric
+    per variant, or with `curves` and periodic evaluations, the metric over training)."""
+    from mspgsen.report.plots import save_ablation_plot, save_metric_curves
+
+    seeds = len({r["seed"] for r in runs})
+    header = f"{title}: {seeds} seed(s), {runs[0]['steps']} steps, batch {runs[0]['batch_size']}.\n\n"
+    table = summarise(runs, [v.name for v in variants], baseline=baseline)
+    table_path, plot_path = out / f"{kind}.md", out / f"{kind}.png"
+    table_path.write_text(header + table + "\n")
+    key, scale, label, _ = main_metric(runs)
+    lines = {v.name: _curves([r for r in runs if r["variant"] == v.name], key, scale) for v in variants}
+    if curves and all(len(line) > 1 for line in lines.values()):
+        save_metric_curves(lines, label, title, plot_path)
+    else:
+        save_ablation_plot({v.name: [scale * r[key] for r in runs if r["variant"] == v.name] for v in variants},
+                           label, title, plot_path)
+    return AblationResult(header + table, table_path, plot_path, runs)
+
+
+def _curves(runs: list[dict[str, Any]], key: str, scale: float) -> list[tuple[int, float]]:
+    """Mean over seeds of the periodic metric at each step (metrics.jsonl of each run)."""
+    by_step: dict[int, list[float]] = {}
+    for run in runs:
+        path = Path(run["run"]) / "metrics.jsonl"
+        for line in path.read_text().splitlines() if path.is_file() else []:
+            row = json.loads(line)
+            if key in row and math.isfinite(row[key]):
+                by_step.setdefault(int(row["step"]), []).append(scale * row[key])
+    return [(step, statistics.mean(values)) for step, values in sorted(by_step.items())]
+
+
+def run_variants(variants: list[Variant], model: str, data: str, seeds: int, steps: int | None,
+                 batch_size: int | None, out: str | Path, workers: int, overrides: list[str], data_root: str | None,
+                 device: str, metrics: str | None, features: str, num_samples: int | None
+                 ) -> tuple[list[dict[str, Any]], Path]:
+    """Train every variant for every seed (in `workers` processes) and measure each; also ablation.json."""
+    if seeds < 1:
+        raise UserError("--seeds must be at least 1.")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [{"model": model, "data": data, "data_root": data_root, "seed": seed, "steps": steps,
@@ -81,19 +152,8 @@ def ablate(model: str = "mspgsen", data: str = "grid25", seeds: int = 3, compone
             runs = list(pool.map(run_variant, jobs))
     else:
         runs = [run_variant(job) for job in jobs]
-    (out / "ablation.json").write_text(json.dumps(runs, indent=1))
-    table = summarise(runs, [v.name for v in variants])
-    header = (f"Ablation of {model} on {data}: {seeds} seed(s), "
-              f"{runs[0]['steps']} steps, batch {runs[0]['batch_size']}.\n\n")
-    table_path = out / "ablation.md"
-    table_path.write_text(header + table + "\n")
-    plot_path = out / "ablation.png"
-    from mspgsen.report.plots import save_ablation_plot
-
-    key, scale, label, _ = main_metric(runs)
-    save_ablation_plot({v.name: [scale * r[key] for r in runs if r["variant"] == v.name] for v in variants},
-                       label, f"{model} on {data}", plot_path)
-    return AblationResult(header + table, table_path, plot_path, runs)
+    (out / "runs.json").write_text(json.dumps(runs, indent=1))
+    return runs, out
 
 
 def _check_config(job: dict[str, Any]) -> None:
@@ -134,25 +194,29 @@ def main_metric(runs: list[dict[str, Any]]) -> tuple[str, float, str, bool]:
     return key, 1.0, key, not key.startswith(("fid", "kid", "kl"))
 
 
-def summarise(runs: list[dict[str, Any]], variants: list[str]) -> str:
+def summarise(runs: list[dict[str, Any]], variants: list[str], baseline: str | None = None) -> str:
     if "high_quality" in runs[0]:
         columns = list(POINT_METRICS)
     else:
         skip = {"variant", "seed", "steps", "batch_size", "run", "samples", "num_samples"}
         columns = [(k, 1.0, k, not k.startswith(("fid", "kid", "kl"))) for k in runs[0] if k not in skip]
     key, scale, label, higher_better = main_metric(runs)
-    full = [scale * r[key] for r in runs if r["variant"] == "full"]
-    lines = ["| variant | " + " | ".join(c[2] for c in columns) + f" | Δ {label} vs full |",
-             "| --- |" + " --- |" * (len(columns) + 1)]
+    base = [scale * r[key] for r in runs if r["variant"] == baseline]
+    delta_header = f" Δ {label} vs {baseline} |" if baseline else ""
+    lines = ["| variant | " + " | ".join(c[2] for c in columns) + f" |{delta_header}",
+             "| --- |" + " --- |" * (len(columns) + bool(baseline))]
     for variant in variants:
         rows = [r for r in runs if r["variant"] == variant]
         cells = [interval([s * r[k] for r in rows]) for k, s, _, _ in columns]
         values = [scale * r[key] for r in rows]
-        delta = "—" if variant == "full" else f"{statistics.mean(values) - statistics.mean(full):+.2f}"
-        lines.append(f"| {variant} | " + " | ".join(cells) + f" | {delta} |")
+        delta = ""
+        if baseline:
+            delta = " — |" if variant == baseline else f" {statistics.mean(values) - statistics.mean(base):+.2f} |"
+        lines.append(f"| {variant} | " + " | ".join(cells) + f" |{delta}")
     better = "higher" if higher_better else "lower"
-    lines.append(f"\nCells: mean ± std over seeds [95% confidence interval, Student's t]. "
-                 f"Δ: mean {label} of the variant minus the full model's ({better} is better).")
+    note = (f" Δ: mean {label} of the variant minus the {baseline} model's ({better} is better)." if baseline
+            else f" {label}: {better} is better.")
+    lines.append(f"\nCells: mean ± std over seeds [95% confidence interval, Student's t].{note}")
     return "\n".join(lines)
 
 

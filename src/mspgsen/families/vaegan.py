@@ -1,0 +1,137 @@
+"""The VAE-GAN hybrid of seed 003, as DESIGN.md reads it.
+
+An encoder E maps an image to N(μ, σ²) in a 128-d latent space; the generator G is also the
+decoder; D judges real images against both reconstructions G(E(x)) and prior samples G(z).
+Multi-head attention (8 heads of 64 dims) sits in G and D. G and E are trained on one summed
+objective: adversarial, KL, pixel reconstruction, perceptual and style (Gram) losses on D's
+layers (Larsen et al.'s learned similarity; a VGG-16 file can replace D's features via
+`model.perceptual_extractor`), and the self-supervised task: a small reconstruction network R
+must recover x from G's reconstruction of it. Learning rates of section 4.1: G and D 2e-4,
+the VAE's encoder 1e-3, R 1e-4 (one optimiser, one rate per network).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mspgsen.config import FamilyConfig, OptimizerConfig
+from mspgsen.data.base import DataShape
+from mspgsen.families.base import Family, OptimizerPlan, register_family
+from mspgsen.nn import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator, NetSpec
+from mspgsen.nn.vae import (ConvEncoder, MLPEncoder, PointReconstructionNet, PretrainedFeatures, ReconstructionNet,
+                            kl_to_standard_normal, layer_features, perceptual_loss, reparameterise, style_loss)
+from mspgsen.objectives import NonSaturating
+from mspgsen.training.knobs import Knobs
+from mspgsen.training.phases import Phase, StepContext, Terms
+
+VAEGAN_NETS = NetSpec(g_norm="batch", d_norm="batch", attention=True, attention_heads=8, up_kernel=3, dcgan_init=True)
+IMAGE_LATENT = 128
+
+
+@dataclass
+class VAEGANConfig(FamilyConfig):
+    name: str = "vaegan"
+    optim_g: OptimizerConfig = field(default_factory=lambda: OptimizerConfig(lr=2e-4))
+    optim_d: OptimizerConfig = field(default_factory=lambda: OptimizerConfig(lr=2e-4))
+    vae_lr: float = 1e-3  # the encoder's learning rate
+    reconstruction_lr: float = 1e-4  # the self-supervised reconstruction network's
+    kl_weight: float = 1.0
+    reconstruction_weight: float = 10.0  # pixel MSE of G(E(x)) against x (ELBO term: outweighs the adversarial one)
+    perceptual_weight: float = 1.0
+    style_weight: float = 1.0
+    self_supervised_weight: float = 1.0
+    perceptual_extractor: str | None = None  # a torchvision VGG-16 state dict; default: D's own layers
+    attention_heads: int = 8  # heads of 64 dims in G's and D's attention (seed 003: 8)
+
+
+@register_family
+class VAEGAN(Family):
+    name = "vaegan"
+    aliases = ("vae-gan",)
+    summary = ("encoder + generator-as-decoder + D with 8-head attention; adversarial, KL, reconstruction, "
+               "perceptual, style and self-supervised losses; lr G/D 2e-4, VAE 1e-3, R 1e-4")
+    Config = VAEGANConfig
+    loss = NonSaturating()
+
+    def __init__(self, config: VAEGANConfig):
+        super().__init__(config)
+        self.extractor = PretrainedFeatures(config.perceptual_extractor) if config.perceptual_extractor else None
+
+    def latent_dim(self, shape: DataShape) -> int:
+        if self.config.latent_dim is None and shape.kind == "images":
+            return IMAGE_LATENT
+        return super().latent_dim(shape)
+
+    def build_networks(self, shape: DataShape) -> dict[str, nn.Module]:
+        cfg, latent = self.config, self.latent_dim(shape)
+        self.shape = shape
+        if shape.kind == "points":
+            spec = NetSpec(g_norm="batch", d_norm="none")
+            return {"G": MLPGenerator(latent, shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec),
+                    "D": MLPDiscriminator(shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec),
+                    "E": MLPEncoder(shape.dims[0], latent, cfg.mlp_width, cfg.mlp_depth),
+                    "R": PointReconstructionNet(shape.dims[0])}
+        spec = dataclasses.replace(VAEGAN_NETS, attention_heads=cfg.attention_heads)
+        return {"G": ConvGenerator(shape, latent, cfg.width, spec),
+                "D": ConvDiscriminator(shape, cfg.width, spec),
+                "E": ConvEncoder(shape, latent, cfg.width),
+                "R": ReconstructionNet(shape.channels)}
+
+    def optimizers(self) -> dict[str, OptimizerPlan]:
+        cfg = self.config
+        ratios = {"E": cfg.vae_lr / cfg.optim_g.lr, "R": cfg.reconstruction_lr / cfg.optim_g.lr}
+        return {"G": OptimizerPlan(("G", "E", "R"), cfg.optim_g, ratios), "D": OptimizerPlan(("D",), cfg.optim_d)}
+
+    def default_knobs(self) -> Knobs:
+        knobs = super().default_knobs()
+        cfg = self.config
+        knobs.loss_weights.update({"G/kl": cfg.kl_weight, "G/rec": cfg.reconstruction_weight,
+                                   "G/perceptual": cfg.perceptual_weight, "G/style": cfg.style_weight,
+                                   "G/ss": cfg.self_supervised_weight})
+        return knobs
+
+    def encode(self, nets, x: torch.Tensor) -> torch.Tensor:
+        """The latent mean of x: what `mspgsen reconstruct` decodes."""
+        return nets["E"](x)[0]
+
+    def phases(self) -> list[Phase]:
+        return [Phase("D", "D", ("D",), self.discriminator_terms), Phase("G", "G", ("G", "E", "R"), self.generator_terms)]
+
+    def discriminator_terms(self, ctx: StepContext) -> Terms:
+        real = ctx.real().x
+        with torch.no_grad():
+            reconstructed = ctx.nets["G"](reparameterise(*ctx.nets["E"](real)))
+            sampled = ctx.nets["G"](ctx.latents(len(real)))
+        real_scores = ctx.nets["D"](real)
+        fake_scores = ctx.nets["D"](torch.cat([reconstructed, sampled]))
+        ctx.report("D(x)", self.loss.readout(real_scores))
+        ctx.report("D(G(z))", self.loss.readout(fake_scores[len(real):]))
+        accuracy_real, accuracy_fake = self.loss.accuracy(real_scores, fake_scores)
+        ctx.report("acc/real", accuracy_real)
+        ctx.report("acc/fake", accuracy_fake)
+        return {"D/adv": self.loss.discriminator(real_scores, fake_scores)}
+
+    def generator_terms(self, ctx: StepContext) -> Terms:
+        nets, real = ctx.nets, ctx.real().x
+        mean, log_var = nets["E"](real)
+        reconstructed = nets["G"](reparameterise(mean, log_var))
+        sampled = nets["G"](ctx.latents(len(real)))
+        fake_scores = nets["D"](torch.cat([reconstructed, sampled]))
+        real_layers, fake_layers = self._layers(nets, real), self._layers(nets, reconstructed)
+        pixels = real[0].numel()  # KL per pixel, on the scale of the per-pixel losses
+        return {"G/adv": self.loss.generator(fake_scores),
+                "G/kl": kl_to_standard_normal(mean, log_var) / pixels,
+                "G/rec": F.mse_loss(reconstructed, real),
+                "G/perceptual": perceptual_loss(fake_layers, real_layers),
+                "G/style": style_loss(fake_layers, real_layers),
+                "G/ss": F.l1_loss(nets["R"](reconstructed), real)}
+
+    def _layers(self, nets, x: torch.Tensor) -> list[torch.Tensor]:
+        if self.extractor is not None and x.dim() == 4:
+            self.extractor.to(x.device)
+            return self.extractor.layers(x)
+        return layer_features(nets["D"], x)
