@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from mspgsen.data.base import DataShape
-from mspgsen.families.base import Family
+from mspgsen.families.base import Family, discriminator_loss
 from mspgsen.nn import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator, NetSpec
 from mspgsen.objectives import AdversarialLoss, clip_weights, feature_matching, gradient_penalty
 from mspgsen.training.knobs import Knobs
@@ -52,12 +52,7 @@ class AdversarialFamily(Family):
             fake = ctx.nets["G"](ctx.latents(len(real)))
         real_in, fake_in = _with_noise(real, ctx.knobs.noise()), _with_noise(fake, ctx.knobs.noise())
         real_scores, fake_scores = ctx.nets["D"](real_in), ctx.nets["D"](fake_in)
-        ctx.report("D(x)", self.loss.readout(real_scores))
-        ctx.report("D(G(z))", self.loss.readout(fake_scores))
-        accuracy_real, accuracy_fake = self.loss.accuracy(real_scores, fake_scores)
-        ctx.report("acc/real", accuracy_real)
-        ctx.report("acc/fake", accuracy_fake)
-        terms = {"D/adv": self.loss.discriminator(real_scores, fake_scores)}
+        terms = {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores)}
         if self.gp_weight():
             terms["D/gp"] = gradient_penalty(ctx.nets["D"], real_in, fake_in)
         return terms

@@ -16,7 +16,8 @@ from mspgsen.data.base import DataShape
 from mspgsen.errors import UserError
 from mspgsen.registry import Registry
 from mspgsen.training.knobs import Knobs
-from mspgsen.training.phases import Phase
+from mspgsen.objectives import AdversarialLoss
+from mspgsen.training.phases import Phase, StepContext
 
 IMAGE_LATENT_DIM = 100  # DCGAN's z
 POINT_LATENT_DIM = 8
@@ -82,6 +83,18 @@ class Family:
     def generate(self, nets: nn.ModuleDict | dict[str, nn.Module], latents: torch.Tensor,
                  conditions: torch.Tensor | None = None) -> torch.Tensor:
         return nets[self.generator_key](latents)
+
+
+def discriminator_loss(ctx: StepContext, loss: AdversarialLoss, real_scores: torch.Tensor, fake_scores: torch.Tensor,
+                       shown_fake: torch.Tensor | None = None) -> torch.Tensor:
+    """D's adversarial term, after reporting the indicators every family gives controllers:
+    D(x), D(G(z)) (of `shown_fake`, when only part of the fake batch is G(z)), accuracy per side."""
+    ctx.report("D(x)", loss.readout(real_scores))
+    ctx.report("D(G(z))", loss.readout(fake_scores if shown_fake is None else shown_fake))
+    accuracy_real, accuracy_fake = loss.accuracy(real_scores, fake_scores)
+    ctx.report("acc/real", accuracy_real)
+    ctx.report("acc/fake", accuracy_fake)
+    return loss.discriminator(real_scores, fake_scores)
 
 
 FAMILIES: Registry[type[Family]] = Registry("model")

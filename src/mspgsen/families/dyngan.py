@@ -21,7 +21,7 @@ from torch import nn
 from mspgsen.config import FamilyConfig
 from mspgsen.data.base import DataShape
 from mspgsen.errors import UserError
-from mspgsen.families.base import Family, register_family
+from mspgsen.families.base import Family, discriminator_loss, register_family
 from mspgsen.nn import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator, NetSpec
 from mspgsen.nn.conditional import OneHotConditionalGenerator, ProjectionDiscriminator
 from mspgsen.objectives import NonSaturating
@@ -115,12 +115,7 @@ class DynGAN(Family):
             smoothed = torch.where(first, probability, previous + self.config.score_ema * (probability - previous))
             partition["scores"][batch.index] = smoothed
             partition["seen"][batch.index] = True
-        ctx.report("D(x)", self.loss.readout(real_scores))
-        ctx.report("D(G(z))", self.loss.readout(fake_scores))
-        accuracy_real, accuracy_fake = self.loss.accuracy(real_scores, fake_scores)
-        ctx.report("acc/real", accuracy_real)
-        ctx.report("acc/fake", accuracy_fake)
-        return {"D/adv": self.loss.discriminator(real_scores, fake_scores)}
+        return {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores)}
 
     def generator_terms(self, ctx: StepContext) -> Terms:
         labels = self._sample_labels(ctx, ctx.batch_size)

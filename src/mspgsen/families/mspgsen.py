@@ -17,7 +17,7 @@ from torch import nn
 from mspgsen.config import FamilyConfig, OptimizerConfig
 from mspgsen.data.base import DataShape
 from mspgsen.errors import UserError
-from mspgsen.families.base import Family, OptimizerPlan, register_family
+from mspgsen.families.base import Family, OptimizerPlan, discriminator_loss, register_family
 from mspgsen.nn.multiscale import (AuxiliaryDiscriminator, GeneratorOutput, MultiScaleDiscriminator,
                                    MultiScaleGenerator, middle_scale, scale_sizes)
 from mspgsen.nn.pyramid import Pyramid, downsample_pyramid, fade_pyramid
@@ -147,12 +147,7 @@ class MSPGSEN(Family):
         real = self._real_pyramid(ctx, batch.x)
         real_scores = ctx.nets["D"](_noisy(real, ctx.knobs.noise()), real_labels)
         fake_scores = ctx.nets["D"](_noisy(fake.pyramid, ctx.knobs.noise()), fake_labels)
-        ctx.report("D(x)", self.loss.readout(real_scores))
-        ctx.report("D(G(z))", self.loss.readout(fake_scores))
-        accuracy_real, accuracy_fake = self.loss.accuracy(real_scores, fake_scores)
-        ctx.report("acc/real", accuracy_real)
-        ctx.report("acc/fake", accuracy_fake)
-        terms = {"D/adv": self.loss.discriminator(real_scores, fake_scores)}
+        terms = {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores)}
         if self.config.afe:
             real_middle = real[middle_scale(self._sizes())] if self.shape.kind == "images" else batch.x
             terms["D/aux"] = self.loss.discriminator(ctx.nets["D_aux"](real_middle), ctx.nets["D_aux"](fake.middle))

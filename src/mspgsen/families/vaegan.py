@@ -20,7 +20,7 @@ from torch import nn
 
 from mspgsen.config import FamilyConfig, OptimizerConfig
 from mspgsen.data.base import DataShape
-from mspgsen.families.base import Family, OptimizerPlan, register_family
+from mspgsen.families.base import Family, OptimizerPlan, discriminator_loss, register_family
 from mspgsen.nn import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator, NetSpec
 from mspgsen.nn.vae import (ConvEncoder, MLPEncoder, PointReconstructionNet, PretrainedFeatures, ReconstructionNet,
                             kl_to_standard_normal, layer_features, perceptual_loss, reparameterise, style_loss)
@@ -108,12 +108,7 @@ class VAEGAN(Family):
             sampled = ctx.nets["G"](ctx.latents(len(real)))
         real_scores = ctx.nets["D"](real)
         fake_scores = ctx.nets["D"](torch.cat([reconstructed, sampled]))
-        ctx.report("D(x)", self.loss.readout(real_scores))
-        ctx.report("D(G(z))", self.loss.readout(fake_scores[len(real):]))
-        accuracy_real, accuracy_fake = self.loss.accuracy(real_scores, fake_scores)
-        ctx.report("acc/real", accuracy_real)
-        ctx.report("acc/fake", accuracy_fake)
-        return {"D/adv": self.loss.discriminator(real_scores, fake_scores)}
+        return {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores, shown_fake=fake_scores[len(real):])}
 
     def generator_terms(self, ctx: StepContext) -> Terms:
         nets, real = ctx.nets, ctx.real().x
