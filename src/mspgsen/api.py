@@ -30,8 +30,9 @@ from mspgsen.report.outputs import (finish_run, record_point_metrics, save_sampl
 from mspgsen.sampling import draw, load_generator
 from mspgsen.training.device import resolve_device
 from mspgsen.training.logger import RunLogger
+from mspgsen.training.checkpoint import free_space_problem, state_bytes
 from mspgsen.training.loop import train_loop
-from mspgsen.training.rundir import existing_run_dir, new_run_dir
+from mspgsen.training.rundir import existing_run_dir, new_run_dir, run_has_saved_weights
 from mspgsen.training.seeding import seed_everything
 from mspgsen.training.snapshot import resume_run
 from mspgsen.training.state import TrainingState
@@ -48,7 +49,8 @@ FLAG_KEYS = {
 # What may differ between a run and its resumption; everything else must match the saved config.
 RESUMABLE_KEYS = {"train.steps", "train.time_limit", "train.device", "train.precision", "train.log_every",
                   "train.sample_every", "train.checkpoint_every", "train.eval_samples", "train.eval_every",
-                  "train.eval_n", "train.progress", "train.out", "data.root"}
+                  "train.eval_n", "train.progress", "train.out", "data.root", "train.nan_lr_factor",
+                  "train.max_rollbacks"}
 
 
 @dataclass
@@ -86,17 +88,22 @@ def train(config: RunConfig, resume: bool = False) -> TrainResult:
     if resume:
         if not config.train.out:
             raise UserError("--resume needs --out naming the run folder to continue.")
-        run = existing_run_dir(config.train.out, need_checkpoint=True)
+        run = existing_run_dir(config.train.out, need_checkpoint=run_has_saved_weights(config.train.out))
         _check_resumable(load_yaml(run.config), config)
+        run.remove_stale_partials()
+        if not run.checkpoint.is_file():  # stopped before its first checkpoint: nothing to lose, start over
+            print(f"{run.path} has no checkpoint yet; training it from step 0", flush=True)
+            resume = False
     else:
         run = new_run_dir(config.train.out, family.name, config.data.name)
     config = dataclasses.replace(config, train=dataclasses.replace(config.train, out=str(run.path)))
-    save_yaml(config, run.config)
-    if evaluator:
-        evaluator.run = run
     seed_everything(config.train.seed)
     stream = source.stream(config.train.batch_size, config.train.seed, device)
     state = TrainingState(family, source.shape, config, device, stream, controllers)
+    _check_free_space(run, state)
+    save_yaml(config, run.config)
+    if evaluator:
+        evaluator.run = run
     if resume:
         resume_run(state, run)
     print(f"{'resuming' if resume else 'training'} {family.name} on {source.describe()} — "
@@ -184,6 +191,16 @@ def models() -> list[dict[str, Any]]:
 
 def datasets() -> list[dict[str, str]]:
     return [{"name": name, "description": entry.description} for name, entry in DATASETS]
+
+
+def _check_free_space(run, state: TrainingState) -> None:
+    """Known before the first step: room for a checkpoint, its temporary twin while it is written,
+    and the snapshots beside it (logs and sample grids are small next to these)."""
+    checkpoint = state_bytes(state.state_dict())
+    snapshot = state_bytes(state.sampling_generator().state_dict())
+    problem = free_space_problem(run.path, 2 * (checkpoint + 2 * snapshot) + 16 * 2**20)
+    if problem:
+        raise UserError(problem)
 
 
 def _check_resumable(saved: dict[str, Any], config: RunConfig) -> None:

@@ -122,6 +122,8 @@ class TrainConfig:
     controllers: list[str] = field(default_factory=list)  # training controllers, by name
     apfl: APFLConfig = field(default_factory=APFLConfig)
     balance: BalanceConfig = field(default_factory=BalanceConfig)
+    nan_lr_factor: float = 0.5  # a NaN/Inf rolls back to the last healthy tick and multiplies the lrs by this
+    max_rollbacks: int = 3  # NaN/Inf rollbacks in a row (no healthy tick between) before the run stops
     time_limit: float = 0.0  # seconds of training after which the run ends as if its steps were done; 0: none
     progress: bool = True  # show a progress bar
 
@@ -292,6 +294,10 @@ def _check_positive(config: RunConfig) -> None:
             raise UserError(f"config key {key!r} must be at least 1, got {value}.")
     if not 0 <= config.model.ema_decay < 1:
         raise UserError(f"model.ema_decay must be in [0, 1), got {config.model.ema_decay}.")
+    if not 0 < config.train.nan_lr_factor <= 1:
+        raise UserError(f"train.nan_lr_factor must be in (0, 1], got {config.train.nan_lr_factor}.")
+    if config.train.max_rollbacks < 0:
+        raise UserError(f"train.max_rollbacks must be 0 or more, got {config.train.max_rollbacks}.")
 
 
 def _expand_shorthand(source: dict[str, Any]) -> dict[str, Any]:

@@ -7,8 +7,10 @@ renamed over the old one, so a crash at any moment leaves the last good checkpoi
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Callable
 
@@ -47,7 +49,8 @@ def read_metadata(path: Path) -> dict[str, str]:
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through `write(temporary)`, fsync, then rename over `path`."""
+    """Write through `write(temporary)`, fsync, then rename over `path`. A failed write (disk
+    full, folder gone read-only) leaves `path` as it was and says so."""
     temporary = path.with_name(f".{path.name}.partial-{os.getpid()}")
     try:
         write(temporary)
@@ -55,8 +58,34 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
             os.fsync(handle.fileno())
         os.replace(temporary, path)
         _fsync_dir(path.parent)
+    except (OSError, SafetensorError) as err:
+        kept = "the previous one is intact" if path.exists() else "there was none before"
+        reason = getattr(err, "strerror", None) or str(err)
+        raise UserError(f"could not write {path} ({reason}); {kept}. Free some space or make the folder "
+                        "writable, then continue with --resume.") from None
     finally:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+
+
+def free_space_problem(folder: Path, needed_bytes: int) -> str | None:
+    """Why `folder` cannot take `needed_bytes` more, or None when it can."""
+    free = shutil.disk_usage(folder).free
+    if free >= needed_bytes:
+        return None
+    return (f"only {free / 2**20:.0f} MiB free in {folder}, but the run's checkpoints need about "
+            f"{needed_bytes / 2**20:.0f} MiB; free some space or choose another --out.")
+
+
+def state_bytes(state: Any) -> int:
+    """The bytes of every tensor in a nested state."""
+    if isinstance(state, torch.Tensor):
+        return state.numel() * state.element_size()
+    if isinstance(state, dict):
+        return sum(state_bytes(v) for v in state.values())
+    if isinstance(state, (list, tuple)):
+        return sum(state_bytes(v) for v in state)
+    return 0
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -15,11 +15,12 @@ PROGRESS_KEYS = ("D/adv", "G/adv", "D(x)", "D(G(z))", "img/s")
 
 class RunLogger:
     def __init__(self, run: RunDir, total_steps: int, start_step: int, batch_size: int, show_progress: bool):
-        if start_step:  # a crash may have logged steps the checkpoint never saw
+        continuing = run.stats.is_file()
+        if continuing:  # a crash may have logged steps the checkpoint never saw
             _drop_rows_after(run.stats, start_step)
             _drop_rows_after(run.metrics_log, start_step)
             _drop_rows_after(run.controller_log, start_step)
-        self.writer = SummaryWriter(str(run.tensorboard), purge_step=start_step or None)
+        self.writer = SummaryWriter(str(run.tensorboard), purge_step=start_step if continuing else None)
         self.stats_file = open(run.stats, "a")
         self.metrics_path = run.metrics_log
         self.controller_path = run.controller_log
@@ -58,6 +59,12 @@ class RunLogger:
     def event(self, step: int, text: str) -> None:
         self.bar.write(f"step {step}: {text}")
 
+    def rewind(self, step: int) -> None:
+        """The run went back to `step` (a divergence rollback)."""
+        self.bar.n = step
+        self.bar.refresh()
+        self._tick_time, self._tick_step = time.perf_counter(), step
+
     def close(self) -> None:
         self.bar.close()
         self.writer.close()
@@ -69,7 +76,15 @@ def _short(value: float) -> str:
 
 
 def _drop_rows_after(path, step: int) -> None:
+    """Keep the rows up to `step`; a line cut short by a crash (kill -9 mid-write) goes too."""
     if not path.is_file():
         return
-    kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+    kept = [line for line in path.read_text().splitlines() if (_row_step(line) or step + 1) <= step]
     path.write_text("".join(line + "\n" for line in kept))
+
+
+def _row_step(line: str) -> int | None:
+    try:
+        return int(json.loads(line)["step"])
+    except (ValueError, KeyError, TypeError):
+        return None

@@ -9,6 +9,7 @@ import torch
 
 from mspgsen.config import RunConfig
 from mspgsen.training.device import autocast
+from mspgsen.training.guard import KNOB, DivergenceGuard
 from mspgsen.training.interrupt import GracefulStop
 from mspgsen.training.logger import RunLogger
 from mspgsen.training.phases import Phase, StepContext
@@ -27,6 +28,8 @@ def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: Run
                       train.batch_size, state.device, state.stats)
     generator = state.nets[state.family.generator_key]
     deadline = time.monotonic() + train.time_limit if train.time_limit > 0 else math.inf
+    guard = DivergenceGuard(train.nan_lr_factor, train.max_rollbacks)
+    guard.remember(state)
     with GracefulStop() as stop:
         while state.step < train.steps and not stop.requested:
             run_step(state, phases, ctx, train.precision)
@@ -37,16 +40,25 @@ def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: Run
             last = state.step == train.steps or time.monotonic() >= deadline
             if last and state.step < train.steps:
                 logger.event(state.step, f"time limit of {train.time_limit:g}s reached")
+            checkpoint_due = _due(state.step, train.checkpoint_every, last)
             if _due(state.step, train.log_every, last):
                 # A last step off the tick grid is logged without closing the window, so a run
                 # resumed from here sees the same ticks (and controllers act alike) as a straight one.
-                tick(state, logger, regular=state.step % train.log_every == 0)
+                regular = state.step % train.log_every == 0
+                if not tick(state, logger, guard, regular):
+                    _roll_back(state, guard, logger)
+                    continue
+                if regular:
+                    guard.remember(state)
+            elif checkpoint_due and not guard.healthy(state):  # never write a diverged state to disk
+                _roll_back(state, guard, logger)
+                continue
             if _due(state.step, train.sample_every, last):
                 on_sample(state)
             if on_eval and train.eval_every and _due(state.step, train.eval_every, last):
                 state.latest_metrics = on_eval(state)
                 logger.log_metrics(state.step, state.latest_metrics)
-            if _due(state.step, train.checkpoint_every, last):
+            if checkpoint_due:
                 save_run(state, run, config)
             if last:
                 break
@@ -77,9 +89,12 @@ def run_step(state: TrainingState, phases: list[Phase], ctx: StepContext, precis
                 ctx.report(name, term)
 
 
-def tick(state: TrainingState, logger: RunLogger, regular: bool = True) -> None:
-    """Collect the tick's indicators, let controllers act on them, log both."""
+def tick(state: TrainingState, logger: RunLogger, guard: DivergenceGuard | None = None, regular: bool = True) -> bool:
+    """Collect the tick's indicators, let controllers act on them, log both; False (and nothing
+    acted on or logged) when the guard finds a NaN or Inf."""
     indicators = state.stats.collect(reset=regular)
+    if guard and not guard.healthy(state, indicators):
+        return False
     indicators.update({f"lr/{name}": state.knobs.lr(name, lr) for name, lr in state.base_lrs.items()})
     indicators.update({f"eval/{name}": value for name, value in state.latest_metrics.items()})
     if regular:
@@ -90,6 +105,15 @@ def tick(state: TrainingState, logger: RunLogger, regular: bool = True) -> None:
             logger.log_actions(state.step, controller.name, actions)
         indicators.update({f"{controller.name}/{key}": value for key, value in actions.items()})
     logger.log(state.step, indicators)
+    return True
+
+
+def _roll_back(state: TrainingState, guard: DivergenceGuard, logger: RunLogger) -> None:
+    action = guard.roll_back(state)
+    logger.log_actions(int(action["failed_at"]), KNOB, action)
+    logger.event(int(action["failed_at"]), f"NaN/Inf found: rolled back to step {state.step}, learning rates "
+                                           f"now x{action['lr_factor']:g}")
+    logger.rewind(state.step)
 
 
 def gradient_norm(optimizer) -> torch.Tensor:

@@ -55,6 +55,13 @@ class RunDir:
     def tensorboard(self) -> Path:
         return self.path / "tensorboard"
 
+    def remove_stale_partials(self) -> list[Path]:
+        """Temporary files of writes a crash (kill -9, power loss) cut off; the real files are intact."""
+        stale = list(self.path.glob(".*.partial-*"))
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return stale
+
 
 def new_run_dir(out: str | None, model: str, data: str) -> RunDir:
     """A fresh run folder: `out` when given (it must not hold a run), else the next runs/NNNNN-…."""
@@ -73,6 +80,11 @@ def existing_run_dir(path: str | Path, need_checkpoint: bool = False) -> RunDir:
     if need_checkpoint and not run.checkpoint.is_file():
         raise UserError(f"{run.path} has no checkpoint to resume from yet; train it again without --resume.")
     return run
+
+
+def run_has_saved_weights(path: str | Path) -> bool:
+    """Whether a run folder holds a generator snapshot (written with every checkpoint)."""
+    return RunDir(Path(path)).snapshot.is_file()
 
 
 def _next_numbered(root: Path, label: str) -> Path:

@@ -1,0 +1,134 @@
+"""Fault injection for the reliability suite: kill -9 a training process at chosen moments
+(after a given step, or in the middle of a checkpoint write), resume it, and check what was lost.
+
+Used by `tests/test_faults.py` and `benchmarks/faults.py`. A training process under test is
+started as `python -m mspgsen.faults child [--slow-checkpoint S] -- <mspgsen train args>`; the
+option holds every checkpoint write open for S seconds before its rename, so a kill can land
+inside one on purpose rather than by luck.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+POLL_SECONDS = 0.01
+
+
+@dataclass
+class Kill:
+    """One kill -9: when it landed, what the checkpoint on disk held after it, and the steps lost."""
+
+    moment: str  # "after step N" or "during checkpoint write"
+    last_logged_step: int  # the last step stats.jsonl shows before the kill (the run got at least this far)
+    checkpoint_step: int  # the step of the checkpoint left on disk
+    loadable: bool
+
+    @property
+    def lost(self) -> int:
+        return max(0, self.last_logged_step - self.checkpoint_step)
+
+
+def child_command(train_args: list[str], slow_checkpoint: float = 0.0) -> list[str]:
+    return [sys.executable, "-m", "mspgsen.faults", "child", "--slow-checkpoint", str(slow_checkpoint), "--",
+            *train_args]
+
+
+def run_to_end(train_args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(child_command(train_args), env=env, capture_output=True, text=True, check=False)
+
+
+def kill_when(train_args: list[str], run_dir: Path, moment: str, ready: Callable[[Path], bool],
+              env: dict[str, str] | None = None, slow_checkpoint: float = 0.0, timeout: float = 300.0) -> Kill | None:
+    """Start training, kill -9 it once `ready(run_dir)` holds; None when it finished first."""
+    errors = tempfile.TemporaryFile("w+")  # a file, not a pipe: a chatty child never blocks on it
+    process = subprocess.Popen(child_command(train_args, slow_checkpoint), env=env, stdout=subprocess.DEVNULL,
+                               stderr=errors, text=True)
+    deadline = time.monotonic() + timeout
+    try:
+        while process.poll() is None and not ready(run_dir):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"training did not reach {moment!r} in {timeout:g}s")
+            time.sleep(POLL_SECONDS)
+        if process.poll() is not None:
+            if process.returncode != 0:
+                errors.seek(0)
+                raise RuntimeError(f"training failed before {moment!r}:\n{errors.read()}")
+            return None
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        errors.close()
+    return Kill(moment, last_logged_step(run_dir), *checkpoint_on_disk(run_dir))
+
+
+def after_step(step: int) -> Callable[[Path], bool]:
+    return lambda run_dir: last_logged_step(run_dir) >= step
+
+
+def during_checkpoint_write(run_dir: Path) -> bool:
+    return any(run_dir.glob(".checkpoint.safetensors.partial-*"))
+
+
+def last_logged_step(run_dir: Path) -> int:
+    path = run_dir / "stats.jsonl"
+    if not path.is_file():
+        return 0
+    steps = [0]
+    for line in path.read_text().splitlines():
+        try:
+            steps.append(int(json.loads(line)["step"]))
+        except (ValueError, KeyError, TypeError):  # the line the kill cut short
+            pass
+    return max(steps)
+
+
+def checkpoint_on_disk(run_dir: Path) -> tuple[int, bool]:
+    """(step, loadable) of the run's checkpoint; (0, True) when none was written yet."""
+    from mspgsen.errors import UserError
+    from mspgsen.training.checkpoint import load_state
+
+    path = run_dir / "checkpoint.safetensors"
+    if not path.exists():
+        return 0, True
+    try:
+        return int(load_state(path)["step"]), True
+    except UserError:
+        return 0, False
+
+
+def _child(argv: list[str]) -> int:
+    slow = 0.0
+    if argv[:1] == ["--slow-checkpoint"]:
+        slow, argv = float(argv[1]), argv[2:]
+    if argv[:1] == ["--"]:
+        argv = argv[1:]
+    if slow > 0:
+        from mspgsen.training import checkpoint
+
+        write = checkpoint.save_file
+
+        def slow_write(tensors, filename, metadata=None):
+            write(tensors, filename, metadata=metadata)
+            time.sleep(slow)  # the temporary file exists, the rename has not happened
+
+        checkpoint.save_file = slow_write
+    from mspgsen.cli import main
+
+    return main(["train", *argv])
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["child"]:
+        sys.exit("usage: python -m mspgsen.faults child [--slow-checkpoint S] -- <mspgsen train arguments>")
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(_child(sys.argv[2:]))

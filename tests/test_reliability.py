@@ -1,0 +1,118 @@
+"""No lost run: NaN rollback, a full disk, an unwritable folder (kill -9 is in test_faults.py)."""
+from __future__ import annotations
+
+import errno
+import json
+import shutil
+from collections import namedtuple
+
+import pytest
+import torch
+
+from mspgsen import api
+from mspgsen.errors import UserError
+from mspgsen.training import checkpoint, loop
+from mspgsen.training.checkpoint import load_state
+
+from conftest import tiny_config
+
+
+def inject_nan_gradients(monkeypatch, at_steps, once=True):
+    """Make G's gradients NaN in the steps of `at_steps` (the 0-based step about to run); with
+    `once`, a transient fault: a step replayed after a rollback runs clean."""
+    real_run_step = loop.run_step
+    seen = []
+
+    def run_step(state, phases, ctx, precision):
+        hooks = []
+        if state.step in at_steps and not (once and state.step in seen):
+            seen.append(state.step)
+            hooks = [p.register_hook(lambda g: g * float("nan")) for p in state.nets["G"].parameters()]
+        try:
+            real_run_step(state, phases, ctx, precision)
+        finally:
+            for hook in hooks:
+                hook.remove()
+
+    monkeypatch.setattr(loop, "run_step", run_step)
+    return seen
+
+
+def controller_log(run_dir):
+    path = run_dir / "controller.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
+
+
+def test_a_nan_gradient_rolls_back_lowers_the_learning_rates_and_the_run_goes_on(tmp_path, monkeypatch):
+    seen = inject_nan_gradients(monkeypatch, {7})
+    result = api.train(tiny_config(tmp_path, "wgan-gp", steps=20, extra=["train.log_every=5"]))
+    assert result.completed and result.step == 20
+    assert seen == [7]  # the faulty step ran once; after the rollback steps 5-19 ran clean
+    (action,) = [row for row in controller_log(result.run_dir) if row["controller"] == "divergence-guard"]
+    assert (action["failed_at"], action["rolled_back_to"], action["lr_factor"]) == (10, 5, 0.5)
+    saved = load_state(result.run_dir / "checkpoint.safetensors")
+    assert saved["knobs"]["lr_factors"]["divergence-guard"] == {"G": 0.5, "D": 0.5}
+    assert all(torch.isfinite(w).all() for w in saved["nets"].values())
+    logged = [json.loads(line) for line in (result.run_dir / "stats.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in logged] == [5, 10, 15, 20]  # the diverged tick was never logged
+    assert logged[1]["lr/G"] == pytest.approx(0.5 * logged[0]["lr/G"])
+
+
+def test_nan_that_keeps_coming_stops_the_run_after_k_rollbacks_and_keeps_the_checkpoint(tmp_path, monkeypatch):
+    inject_nan_gradients(monkeypatch, set(range(7, 1000)), once=False)
+    config = tiny_config(tmp_path, "dcgan", steps=40, extra=["train.log_every=5", "train.checkpoint_every=5",
+                                                             "train.max_rollbacks=2"])
+    with pytest.raises(UserError, match=r"diverged \(NaN/Inf\) 2 times in a row.*last good checkpoint is kept"):
+        api.train(config)
+    run_dir = tmp_path / "run"
+    saved = load_state(run_dir / "checkpoint.safetensors")
+    assert saved["step"] == 5
+    assert all(torch.isfinite(w).all() for w in saved["nets"].values())
+    assert len([r for r in controller_log(run_dir) if r["controller"] == "divergence-guard"]) == 2
+
+
+def test_a_disk_too_full_for_a_checkpoint_is_a_clear_error_before_training(tmp_path, monkeypatch):
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 2**20, 2**20))
+    with pytest.raises(UserError, match=r"only 1 MiB free in .*checkpoints need about \d+ MiB.*another --out"):
+        api.train(tiny_config(tmp_path, "dcgan", steps=3))
+    assert not (tmp_path / "run" / "checkpoint.safetensors").exists()
+    assert not (tmp_path / "run" / "stats.jsonl").exists()  # no step was trained
+
+
+def test_a_disk_that_fills_during_a_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    real_save_file, writes = checkpoint.save_file, []
+
+    def fills_on_second_checkpoint(tensors, filename, metadata=None):
+        writes.append(filename)
+        if len(writes) == 2:
+            with open(filename, "wb") as handle:
+                handle.write(b"the first bytes of a checkpoint")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_save_file(tensors, filename, metadata=metadata)
+
+    monkeypatch.setattr(checkpoint, "save_file", fills_on_second_checkpoint)
+    with pytest.raises(UserError, match=r"could not write .*checkpoint.safetensors \(No space left on device\); "
+                                        r"the previous one is intact"):
+        api.train(tiny_config(tmp_path, "dcgan", steps=12, extra=["train.checkpoint_every=5"]))
+    run_dir = tmp_path / "run"
+    assert load_state(run_dir / "checkpoint.safetensors")["step"] == 5
+    assert not [p.name for p in run_dir.iterdir() if ".partial" in p.name]
+
+
+def test_an_unwritable_output_folder_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(UserError, match="cannot write to the run folder"):
+        api.train(tiny_config(tmp_path, "dcgan", steps=2, name="file/run"))
+
+
+def test_resuming_a_run_killed_before_its_first_checkpoint_starts_it_over(tmp_path):
+    config = tiny_config(tmp_path, "dcgan", steps=6)
+    api.train(config)
+    for name in ("checkpoint.safetensors", "generator.safetensors"):  # as if killed before step 1000
+        (tmp_path / "run" / name).unlink()
+    resumed = api.train(config, resume=True)
+    assert resumed.completed and resumed.step == 6
+    steps = [json.loads(line)["step"] for line in (tmp_path / "run" / "stats.jsonl").read_text().splitlines()]
+    assert steps == [5, 6]  # the first attempt's rows were dropped, not duplicated
