@@ -29,10 +29,11 @@ from mspgsen.report.outputs import (finish_run, record_point_metrics, save_sampl
                                     write_preview)
 from mspgsen.sampling import draw, load_generator
 from mspgsen.training.device import resolve_device
-from mspgsen.training.logger import RunLogger
+from mspgsen.training.distributed import ShardedStream, World, join_world, local_batch_size
+from mspgsen.training.logger import RunLogger, SilentLogger
 from mspgsen.training.checkpoint import free_space_problem, state_bytes
 from mspgsen.training.loop import train_loop
-from mspgsen.training.rundir import existing_run_dir, new_run_dir, run_has_saved_weights
+from mspgsen.training.rundir import RunDir, existing_run_dir, new_run_dir, run_has_saved_weights
 from mspgsen.training.seeding import seed_everything
 from mspgsen.training.snapshot import resume_run
 from mspgsen.training.state import TrainingState
@@ -78,42 +79,58 @@ def configure(config_file: str | Path | None = None, overrides: list[str] = (), 
 
 def train(config: RunConfig, resume: bool = False) -> TrainResult:
     """Train `config`; with `resume`, continue the run in `config.train.out` exactly where it stopped."""
-    device = resolve_device(config.train.device)
+    world, device_name = join_world(config.train.device)  # torchrun: this process's rank and GPU
+    try:
+        return _train(config, resume, world, resolve_device(device_name))
+    finally:
+        world.leave()
+
+
+def _train(config: RunConfig, resume: bool, world: World, device: torch.device) -> TrainResult:
     family = FAMILIES.get(config.model.name)(config.model)
     source = load_data(config.data)
     family.check_shape(source.shape)
+    local_batch_size(config.train.batch_size, world)  # the global batch must split over the processes
     # built before the run folder, so a missing weights file or classifier leaves nothing behind
-    evaluator = PeriodicEvaluator(config, source, device) if config.train.eval_every else None
+    evaluator = PeriodicEvaluator(config, source, device) if config.train.eval_every and world.is_main else None
     controllers = build_controllers(config, family.default_controllers(source.shape))  # may read another run
     if resume:
         if not config.train.out:
             raise UserError("--resume needs --out naming the run folder to continue.")
         run = existing_run_dir(config.train.out, need_checkpoint=run_has_saved_weights(config.train.out))
         _check_resumable(load_yaml(run.config), config)
-        run.remove_stale_partials()
+        if world.is_main:
+            run.remove_stale_partials()
         if not run.checkpoint.is_file():  # stopped before its first checkpoint: nothing to lose, start over
-            print(f"{run.path} has no checkpoint yet; training it from step 0", flush=True)
+            world.is_main and print(f"{run.path} has no checkpoint yet; training it from step 0", flush=True)
             resume = False
-    else:
-        run = new_run_dir(config.train.out, family.name, config.data.name)
+    else:  # rank 0 makes the folder (the next numbered one when --out is not given); the rest follow
+        run = RunDir(Path(world.broadcast(
+            str(new_run_dir(config.train.out, family.name, config.data.name).path) if world.is_main else None)))
     config = dataclasses.replace(config, train=dataclasses.replace(config.train, out=str(run.path)))
     seed_everything(config.train.seed)
     stream = source.stream(config.train.batch_size, config.train.seed, device)
-    state = TrainingState(family, source.shape, config, device, stream, controllers)
-    _check_free_space(run, state)
-    save_yaml(config, run.config)
+    if world.distributed:
+        stream = ShardedStream(stream, world)
+    state = TrainingState(family, source.shape, config, device, stream, controllers, world)
+    if world.is_main:
+        _check_free_space(run, state)
+        save_yaml(config, run.config)
     if evaluator:
         evaluator.run = run
     if resume:
         resume_run(state, run)
-    print(f"{'resuming' if resume else 'training'} {family.name} on {source.describe()} — "
-          f"{config.train.steps} steps on {device} → {run.path}", flush=True)
-    logger = RunLogger(run, config.train.steps, state.step, config.train.batch_size, config.train.progress)
+    if world.is_main:
+        processes = f" x {world.size} processes" if world.distributed else ""
+        print(f"{'resuming' if resume else 'training'} {family.name} on {source.describe()} — "
+              f"{config.train.steps} steps on {device}{processes} → {run.path}", flush=True)
+    logger = (RunLogger(run, config.train.steps, state.step, config.train.batch_size, config.train.progress)
+              if world.is_main else SilentLogger())
     try:
         completed = train_loop(state, config, run, logger, lambda s: write_preview(s, run, source), evaluator)
     finally:
         logger.close()
-    metrics = finish_run(state, run, source, config.train.eval_samples) if completed else None
+    metrics = finish_run(state, run, source, config.train.eval_samples) if completed and world.is_main else None
     return TrainResult(run.path, state.step, completed, metrics)
 
 

@@ -71,6 +71,25 @@ class RunLogger:
         self.stats_file.close()
 
 
+class SilentLogger:
+    """The logger of every process but rank 0 in a distributed run: rank 0 writes the run folder."""
+
+    def advance(self) -> None: ...
+
+    def log(self, step: int, values: dict[str, float]) -> dict[str, float]:
+        return values
+
+    def log_metrics(self, step: int, metrics: dict[str, float]) -> None: ...
+
+    def log_actions(self, step: int, controller: str, actions: dict[str, float]) -> None: ...
+
+    def event(self, step: int, text: str) -> None: ...
+
+    def rewind(self, step: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
 def _short(value: float) -> str:
     return f"{value:.0f}" if math.isfinite(value) and abs(value) >= 100 else f"{value:.3g}"
 

@@ -9,6 +9,7 @@ import torch
 
 from mspgsen.config import RunConfig
 from mspgsen.training.device import autocast
+from mspgsen.training.distributed import local_batch_size
 from mspgsen.training.guard import KNOB, DivergenceGuard
 from mspgsen.training.interrupt import GracefulStop
 from mspgsen.training.logger import RunLogger
@@ -22,22 +23,28 @@ def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: Run
                on_sample: Callable[[TrainingState], None],
                on_eval: Callable[[TrainingState], dict[str, float]] | None = None) -> bool:
     """Train up to `config.train.steps`; False when a signal stopped it early (after a checkpoint)."""
-    train = config.train
+    train, world = config.train, state.world
     phases = state.family.phases()
     ctx = StepContext(state.nets, state.knobs, state.stream, state.family.latent_dim(state.shape),
-                      train.batch_size, state.device, state.stats)
+                      local_batch_size(train.batch_size, world), state.device, state.stats, world.rank, world.size,
+                      state.wrapped)
     generator = state.nets[state.family.generator_key]
     deadline = time.monotonic() + train.time_limit if train.time_limit > 0 else math.inf
     guard = DivergenceGuard(train.nan_lr_factor, train.max_rollbacks)
     guard.remember(state)
+    stopping = False
     with GracefulStop() as stop:
-        while state.step < train.steps and not stop.requested:
+        while state.step < train.steps:
+            # agreed by every process, so all leave after the same step
+            stopping, out_of_time = world.any(stop.requested, time.monotonic() >= deadline)
+            if stopping:
+                break
             run_step(state, phases, ctx, train.precision)
             state.step += 1
             if state.ema:
                 state.ema.update(generator, state.step)
             logger.advance()
-            last = state.step == train.steps or time.monotonic() >= deadline
+            last = state.step == train.steps or out_of_time
             if last and state.step < train.steps:
                 logger.event(state.step, f"time limit of {train.time_limit:g}s reached")
             checkpoint_due = _due(state.step, train.checkpoint_every, last)
@@ -53,24 +60,26 @@ def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: Run
             elif checkpoint_due and not guard.healthy(state):  # never write a diverged state to disk
                 _roll_back(state, guard, logger)
                 continue
-            if _due(state.step, train.sample_every, last):
+            if world.is_main and _due(state.step, train.sample_every, last):
                 on_sample(state)
             if on_eval and train.eval_every and _due(state.step, train.eval_every, last):
-                state.latest_metrics = on_eval(state)
+                state.latest_metrics = world.broadcast(on_eval(state) if world.is_main else None)
                 logger.log_metrics(state.step, state.latest_metrics)
-            if checkpoint_due:
+            if checkpoint_due and world.is_main:
                 save_run(state, run, config)
             if last:
                 break
-        if stop.requested:
-            save_run(state, run, config)
+        if stopping:
+            if world.is_main:
+                save_run(state, run, config)
             logger.event(state.step, f"stopped by signal; checkpoint saved in {run.path}")
-    return not stop.requested
+    return not stopping
 
 
 def run_step(state: TrainingState, phases: list[Phase], ctx: StepContext, precision: str) -> None:
     knobs = state.knobs
     for phase in phases:
+        phase_ctx = ctx.for_phase(phase)
         optimizer = state.optimizers[phase.optimizer]
         for group in optimizer.param_groups:
             group["lr"] = knobs.lr(phase.optimizer, state.base_lrs[phase.optimizer]) * group.get("lr_ratio", 1.0)
@@ -79,12 +88,12 @@ def run_step(state: TrainingState, phases: list[Phase], ctx: StepContext, precis
         for _ in range(knobs.repeats.get(phase.name, 1)):
             optimizer.zero_grad(set_to_none=True)
             with autocast(state.device, precision):
-                terms = phase.compute(ctx)
+                terms = phase.compute(phase_ctx)
             sum(knobs.weight(name) * term.float() for name, term in terms.items()).backward()
             ctx.report(f"grad/{phase.name}", gradient_norm(optimizer))
             optimizer.step()
             if phase.after_step:
-                phase.after_step(ctx)
+                phase.after_step(phase_ctx)
             for name, term in terms.items():
                 ctx.report(name, term)
 

@@ -6,7 +6,8 @@ phases are all data here, never branches in the loop.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
@@ -30,12 +31,34 @@ class StepContext:
     batch_size: int
     device: torch.device
     stats: StatsCollector
+    rank: int = 0  # this process's place among `world_size` (distributed runs)
+    world_size: int = 1
+    wrapped: dict[str, nn.Module] = field(default_factory=dict)  # DDP wrappers of the trainable networks
+    _views: dict[str, "StepContext"] = field(default_factory=dict, repr=False)
+
+    def for_phase(self, phase: "Phase") -> "StepContext":
+        """The context a phase computes in: in a distributed run its trained networks answer
+        through DDP (gradients averaged over processes), the frozen ones bare."""
+        if not self.wrapped:
+            return self
+        if phase.name not in self._views:
+            from mspgsen.training.distributed import PhaseNets
+
+            self._views[phase.name] = dataclasses.replace(
+                self, nets=PhaseNets(self.nets, self.wrapped, phase.trains), _views={})
+        return self._views[phase.name]
 
     def real(self) -> Batch:
         return self.stream.next()
 
     def latents(self, n: int | None = None) -> torch.Tensor:
-        return torch.randn(n or self.batch_size, self.latent_dim, device=self.device)
+        """`n` latents (the local batch by default). In a distributed run every process draws the
+        global batch's latents and keeps its slice, so together they are the one-process draw."""
+        n = n or self.batch_size
+        if self.world_size == 1:
+            return torch.randn(n, self.latent_dim, device=self.device)
+        every = torch.randn(n * self.world_size, self.latent_dim, device=self.device)
+        return every[self.rank * n:(self.rank + 1) * n]
 
     def report(self, name: str, value: torch.Tensor) -> None:
         self.stats.report(name, value)

@@ -10,6 +10,7 @@ from mspgsen.config import RunConfig
 from mspgsen.controllers.base import Controller
 from mspgsen.data.base import BatchStream, DataShape
 from mspgsen.families.base import Family
+from mspgsen.training.distributed import SINGLE, World, wrap_networks
 from mspgsen.training.ema import EMA
 from mspgsen.training.knobs import Knobs
 from mspgsen.training.optim import build_optimizer
@@ -20,10 +21,13 @@ from mspgsen.training.trends import Trends
 
 class TrainingState:
     def __init__(self, family: Family, shape: DataShape, config: RunConfig, device: torch.device,
-                 stream: BatchStream, controllers: list[Controller] = ()):
-        self.family, self.shape, self.device, self.stream = family, shape, device, stream
+                 stream: BatchStream, controllers: list[Controller] = (), world: World = SINGLE):
+        self.family, self.shape, self.device, self.stream, self.world = family, shape, device, stream, world
         self.controllers = list(controllers)
         self.nets = nn.ModuleDict(family.build_networks(shape)).to(device)
+        if world.distributed and device.type == "cuda":  # batch statistics over the global batch
+            self.nets = nn.SyncBatchNorm.convert_sync_batchnorm(self.nets)
+        self.wrapped = wrap_networks(self.nets, world, device)  # DDP views; {} in one process
         plans = family.optimizers()
         self.base_lrs = {name: plan.config.lr for name, plan in plans.items()}
         self.optimizers = {
@@ -34,7 +38,7 @@ class TrainingState:
         self.knobs: Knobs = family.default_knobs()
         decay = config.model.ema_decay
         self.ema = EMA(self.nets[family.generator_key], decay) if decay > 0 else None
-        self.stats = StatsCollector()
+        self.stats = StatsCollector(world.mean if world.distributed else None)
         self.trends = Trends()
         self.step = 0
         self.latest_metrics: dict[str, float] = {}  # the last periodic evaluation, for controllers

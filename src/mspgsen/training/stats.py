@@ -5,15 +5,17 @@ averages everything reported since the last tick with a single transfer.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
 
 class StatsCollector:
-    def __init__(self) -> None:
+    def __init__(self, reduce: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
+        """`reduce` combines the stacked means of all processes of a distributed run (their average)."""
         self._sums: dict[str, torch.Tensor] = {}
         self._counts: dict[str, int] = {}
+        self.reduce = reduce
 
     def report(self, name: str, value: torch.Tensor | float) -> None:
         value = value.detach().float().mean() if isinstance(value, torch.Tensor) else torch.tensor(float(value))
@@ -24,8 +26,10 @@ class StatsCollector:
         """Averages since the last reset; `reset=False` peeks without starting a new window."""
         if not self._sums:
             return {}
-        names = list(self._sums)
+        names = sorted(self._sums)  # the same order on every process
         means = torch.stack([self._sums[n].to(self._sums[names[0]].device) / self._counts[n] for n in names])
+        if self.reduce:
+            means = self.reduce(means)
         if reset:
             self._sums, self._counts = {}, {}
         return dict(zip(names, means.cpu().tolist()))
