@@ -49,7 +49,6 @@ def corrupt_folder(tmp_path):
     (["--data", "{corrupt}"], "cannot read image {corrupt}/2b.png"),
     (["--config", "{tmp}/missing.yaml"], "config file {tmp}/missing.yaml does not exist"),
     (["--device", "cuda:7"], "CUDA"),
-    (["--resume"], "has no checkpoint to resume from"),
 ])
 def test_bad_input_is_one_clear_line_and_exit_code_2(capsys, tmp_path, tiny_images, corrupt_folder, args, message):
     fill = {"tmp": tmp_path, "npz": tiny_images, "corrupt": corrupt_folder}

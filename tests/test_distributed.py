@@ -13,6 +13,7 @@ import torch
 from safetensors.torch import load_file
 
 from mspgsen import api
+from mspgsen.errors import UserError
 
 import distributed_entry  # noqa: F401  (registers the test family in this process too)
 from conftest import TINY
@@ -67,3 +68,21 @@ def test_two_processes_equal_one_with_the_same_global_batch(tmp_path, tiny_image
     stats_two = json.loads((tmp_path / "two" / "stats.jsonl").read_text().splitlines()[-1])
     stats_one = json.loads((tmp_path / "one" / "stats.jsonl").read_text().splitlines()[-1])
     assert stats_two["D/adv"] == pytest.approx(stats_one["D/adv"], rel=1e-4)  # indicators averaged over ranks
+
+
+def test_a_family_that_keeps_per_sample_state_refuses_several_processes(tmp_path):
+    from mspgsen.training.distributed import World
+
+    config = api.configure(model="dyngan", data="ring8", steps=2, device="cpu", out=str(tmp_path / "run"),
+                           overrides=[*TINY, "data.size=512"])
+    with pytest.raises(UserError, match="dyngan trains in one process only.*without torchrun"):
+        api._train(config, False, World(rank=0, size=2), torch.device("cpu"))
+
+
+def test_a_global_batch_that_does_not_split_over_the_processes_is_a_clear_error(tmp_path):
+    from mspgsen.training.distributed import World
+
+    config = api.configure(model="dcgan", data="ring8", steps=2, batch_size=30, device="cpu",
+                           out=str(tmp_path / "run"), overrides=TINY)
+    with pytest.raises(UserError, match="batch size 30 is the global batch.*multiple of 4"):
+        api._train(config, False, World(rank=0, size=4), torch.device("cpu"))

@@ -61,3 +61,13 @@ def test_kill_minus_9_at_random_moments_then_resume_loses_at_most_one_interval(t
     assert not different, f"killed-and-resumed run differs from a straight one: {different[:5]}"
     steps = [faults.json.loads(line)["step"] for line in (run_dir / "stats.jsonl").read_text().splitlines()]
     assert steps == list(range(10, STEPS + 1, 10))  # the log has each tick once, as if never killed
+
+
+def test_sigterm_finishes_the_step_writes_a_checkpoint_and_exits_0(tmp_path):
+    run_dir = tmp_path / "term"
+    kill = faults.kill_when([*TRAIN, "--out", str(run_dir)], run_dir, "after step 60", faults.after_step(60),
+                            child_env(), sig=faults.signal.SIGTERM)
+    assert kill is not None and kill.exit_code == 0
+    # the checkpoint was written on the signal, at the step it stopped: no step lost
+    assert kill.loadable and kill.checkpoint_step >= kill.last_logged_step >= 60
+    assert kill.checkpoint_step < STEPS

@@ -17,7 +17,7 @@ from mspgsen.nn import SelfAttention2d
 from mspgsen.nn.dema import DEMA, ExpansionPath, local_global_contrastive_loss
 from mspgsen.nn.gctdrn import GlobalEnhancement, SelectiveBranches
 from mspgsen.nn.multiscale import AuxiliaryDiscriminator, ClassEmbedding
-from mspgsen.nn.pyramid import downsample_pyramid, fade_pyramid, upsample
+from mspgsen.nn.pyramid import downsample_pyramid, fade_pyramid, fade_pyramid_at, upsample
 from mspgsen.sampling import load_generator
 from mspgsen.training.loop import run_step
 from mspgsen.training.rundir import existing_run_dir
@@ -193,6 +193,16 @@ def test_fade_in_blends_neighbouring_scales():
     halfway = fade_pyramid(pyramid, sizes, 1.5)
     assert torch.equal(halfway[1], pyramid[1])
     assert torch.allclose(halfway[2], 0.5 * upsample(pyramid[1], (16, 16)) + 0.5 * pyramid[2])
+
+
+@pytest.mark.parametrize("sizes", [[(4, 4), (8, 8), (16, 16), (32, 32)], [(3, 4), (6, 8), (12, 16)]])
+def test_the_tensor_level_fade_shows_what_the_float_level_fade_shows(sizes):
+    """G fades with its level buffer (no host sync); real images with the knob's float."""
+    pyramid = downsample_pyramid(torch.rand(2, 3, *sizes[-1]), sizes, list(range(len(sizes))))
+    for level in (0.0, 0.25, 1.0, 1.5, len(sizes) - 1.5, len(sizes) - 1.0):
+        by_float, by_tensor = fade_pyramid(pyramid, sizes, level), fade_pyramid_at(pyramid, sizes, torch.tensor(level))
+        for i in pyramid:
+            torch.testing.assert_close(by_tensor[i], by_float[i], msg=lambda m: f"level {level}, scale {i}: {m}")
 
 
 def test_progressive_schedule_holds_then_fades_each_scale_in():

@@ -46,12 +46,13 @@ FLAG_KEYS = {
     "model": "model.name", "data": "data.name", "data_root": "data.root", "image_size": "data.image_size",
     "steps": "train.steps", "batch_size": "train.batch_size", "seed": "train.seed", "device": "train.device",
     "precision": "train.precision", "out": "train.out", "balancer_from": "train.balance.load_from",
+    "compile": "train.compile",
 }
 # What may differ between a run and its resumption; everything else must match the saved config.
 RESUMABLE_KEYS = {"train.steps", "train.time_limit", "train.device", "train.precision", "train.log_every",
                   "train.sample_every", "train.checkpoint_every", "train.eval_samples", "train.eval_every",
                   "train.eval_n", "train.progress", "train.out", "data.root", "train.nan_lr_factor",
-                  "train.max_rollbacks"}
+                  "train.max_rollbacks", "train.compile", "train.channels_last"}
 
 
 @dataclass
@@ -91,6 +92,9 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device) 
     source = load_data(config.data)
     family.check_shape(source.shape)
     local_batch_size(config.train.batch_size, world)  # the global batch must split over the processes
+    if world.distributed and family.single_process_only:
+        raise UserError(f"{family.name} trains in one process only: {family.single_process_only}. "
+                        "Run it without torchrun.")
     # built before the run folder, so a missing weights file or classifier leaves nothing behind
     evaluator = PeriodicEvaluator(config, source, device) if config.train.eval_every and world.is_main else None
     controllers = build_controllers(config, family.default_controllers(source.shape))  # may read another run
@@ -122,8 +126,9 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device) 
         resume_run(state, run)
     if world.is_main:
         processes = f" x {world.size} processes" if world.distributed else ""
+        fast = f" ({', '.join(state.fast_path)})" if state.fast_path else ""
         print(f"{'resuming' if resume else 'training'} {family.name} on {source.describe()} — "
-              f"{config.train.steps} steps on {device}{processes} → {run.path}", flush=True)
+              f"{config.train.steps} steps on {device}{processes}{fast} → {run.path}", flush=True)
     logger = (RunLogger(run, config.train.steps, state.step, config.train.batch_size, config.train.progress)
               if world.is_main else SilentLogger())
     try:

@@ -109,6 +109,9 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     precision: Literal["fp32", "bf16"] = "fp32"  # bf16 autocasts the forward passes
+    # torch.compile of every network: auto = on CUDA only; off; or a torch.compile mode
+    compile: Literal["auto", "off", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = "auto"
+    channels_last: bool = True  # channels-last memory format for convolutions on CUDA
     out: str | None = None  # run folder; default runs/NNNNN-<model>-<data>
     log_every: int = 50  # steps between indicator collection (progress bar, TensorBoard, controllers)
     sample_every: int = 500  # steps between sample grids / scatter plots
@@ -230,6 +233,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         inner = [a for a in args if a is not type(None)]
         return _coerce(value, inner[0], key)
     if origin is Literal:
+        if isinstance(value, bool) and "off" in args:  # YAML reads `off` / `on` as booleans
+            value = "default" if value and "default" in args else "off"
         if value not in args:
             raise UserError(f"config key {key!r} must be one of {', '.join(map(str, args))}; got {value!r}.")
         return value

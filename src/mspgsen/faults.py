@@ -30,6 +30,7 @@ class Kill:
     last_logged_step: int  # the last step stats.jsonl shows before the kill (the run got at least this far)
     checkpoint_step: int  # the step of the checkpoint left on disk
     loadable: bool
+    exit_code: int = -signal.SIGKILL
 
     @property
     def lost(self) -> int:
@@ -46,8 +47,10 @@ def run_to_end(train_args: list[str], env: dict[str, str] | None = None) -> subp
 
 
 def kill_when(train_args: list[str], run_dir: Path, moment: str, ready: Callable[[Path], bool],
-              env: dict[str, str] | None = None, slow_checkpoint: float = 0.0, timeout: float = 300.0) -> Kill | None:
-    """Start training, kill -9 it once `ready(run_dir)` holds; None when it finished first."""
+              env: dict[str, str] | None = None, slow_checkpoint: float = 0.0, timeout: float = 300.0,
+              sig: int = signal.SIGKILL) -> Kill | None:
+    """Start training, send it `sig` (kill -9 by default) once `ready(run_dir)` holds, and wait
+    for it to end; None when it finished first."""
     errors = tempfile.TemporaryFile("w+")  # a file, not a pipe: a chatty child never blocks on it
     process = subprocess.Popen(child_command(train_args, slow_checkpoint), env=env, stdout=subprocess.DEVNULL,
                                stderr=errors, text=True)
@@ -62,13 +65,13 @@ def kill_when(train_args: list[str], run_dir: Path, moment: str, ready: Callable
                 errors.seek(0)
                 raise RuntimeError(f"training failed before {moment!r}:\n{errors.read()}")
             return None
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+        process.send_signal(sig)
+        process.wait(timeout=timeout)
     finally:
         if process.poll() is None:
             process.kill()
         errors.close()
-    return Kill(moment, last_logged_step(run_dir), *checkpoint_on_disk(run_dir))
+    return Kill(moment, last_logged_step(run_dir), *checkpoint_on_disk(run_dir), process.returncode)
 
 
 def after_step(step: int) -> Callable[[Path], bool]:

@@ -36,6 +36,8 @@ class Family:
     summary: ClassVar[str] = ""
     Config: ClassVar[type[FamilyConfig]] = FamilyConfig
     generator_key: ClassVar[str] = "G"  # the network that samples; its EMA copy is kept
+    # Why the family cannot train on several processes (state kept per training sample, say); None: it can.
+    single_process_only: ClassVar[str | None] = None
 
     def __init__(self, config: FamilyConfig):
         self.config = config

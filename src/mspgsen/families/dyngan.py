@@ -57,6 +57,8 @@ class DynGAN(Family):
                "become new partitions (needs a finite set; ring8/grid25 with data.size)")
     Config = DynGANConfig
     loss = NonSaturating()
+    single_process_only = ("it scores every training sample in its partition knob, and each process would "
+                           "score only its own share")
 
     def check_shape(self, shape: DataShape) -> None:
         super().check_shape(shape)

@@ -19,7 +19,7 @@ from mspgsen.nn.conv import generator_sizes, stage_widths
 from mspgsen.nn.dema import DEMA, DemaOutput
 from mspgsen.nn.gctdrn import GCTDRNBlock, GlobalEnhancement, conv3x3_mixer
 from mspgsen.nn.layers import spectral
-from mspgsen.nn.pyramid import Pyramid, fade_pyramid, upsample
+from mspgsen.nn.pyramid import Pyramid, fade_pyramid_at, upsample
 
 CONDITION_DIM = 128  # class embedding size (DEMA's task embedding T)
 ATTENTION_MAX_POSITIONS = 32 * 32  # D's DEMA sits at the first stage at most this large
@@ -91,7 +91,8 @@ class MultiScaleGenerator(nn.Module):
                 x = self.enhance(x)
             if str(i) in self.to_image:
                 pyramid[i] = self.to_image[str(i)](x)
-        pyramid = fade_pyramid(pyramid, self.sizes, float(self.level))
+        if len(pyramid) == len(self.sizes):  # every scale has a head: the progressive set-up
+            pyramid = fade_pyramid_at(pyramid, self.sizes, self.level)
         middle = pyramid[self.afe_scale] if self.afe_scale is not None else None
         return GeneratorOutput(pyramid, pyramid[last], middle, paths)
 

@@ -39,3 +39,14 @@ def fade_pyramid(pyramid: Pyramid, sizes: list[tuple[int, int]], level: float) -
     faded = {i: image for i, image in pyramid.items() if i < active_index}
     faded.update({i: upsample(active, sizes[i]) for i in pyramid if i >= active_index})
     return faded
+
+
+def fade_pyramid_at(pyramid: Pyramid, sizes: list[tuple[int, int]], level: torch.Tensor) -> Pyramid:
+    """`fade_pyramid` with the level as a tensor (G's buffer): the same images, computed as a
+    chain of blends with weights clamp(level - i + 1, 0, 1), so the host never reads the level
+    (no sync in the step, and one compiled graph for every level)."""
+    shown = {0: pyramid[0]}
+    for i in range(1, len(sizes)):
+        weight = (level - (i - 1)).clamp(0.0, 1.0).to(pyramid[i].dtype)
+        shown[i] = torch.lerp(upsample(shown[i - 1], sizes[i]), pyramid[i], weight)
+    return {i: shown[i] for i in pyramid}

@@ -12,6 +12,7 @@ from mspgsen.data.base import BatchStream, DataShape
 from mspgsen.families.base import Family
 from mspgsen.training.distributed import SINGLE, World, wrap_networks
 from mspgsen.training.ema import EMA
+from mspgsen.training.fast import speed_up
 from mspgsen.training.knobs import Knobs
 from mspgsen.training.optim import build_optimizer
 from mspgsen.training.seeding import capture_rng, restore_rng
@@ -27,7 +28,6 @@ class TrainingState:
         self.nets = nn.ModuleDict(family.build_networks(shape)).to(device)
         if world.distributed and device.type == "cuda":  # batch statistics over the global batch
             self.nets = nn.SyncBatchNorm.convert_sync_batchnorm(self.nets)
-        self.wrapped = wrap_networks(self.nets, world, device)  # DDP views; {} in one process
         plans = family.optimizers()
         self.base_lrs = {name: plan.config.lr for name, plan in plans.items()}
         self.optimizers = {
@@ -37,7 +37,9 @@ class TrainingState:
             for name, plan in plans.items()}
         self.knobs: Knobs = family.default_knobs()
         decay = config.model.ema_decay
-        self.ema = EMA(self.nets[family.generator_key], decay) if decay > 0 else None
+        self.ema = EMA(self.nets[family.generator_key], decay) if decay > 0 else None  # before compiling
+        self.fast_path = speed_up(self.nets, device, config.train.compile, config.train.channels_last)
+        self.wrapped = wrap_networks(self.nets, world, device)  # DDP views; {} in one process
         self.stats = StatsCollector(world.mean if world.distributed else None)
         self.trends = Trends()
         self.step = 0
