@@ -168,7 +168,11 @@ def main() -> None:
             flops, params_g, params_d = count_flops(family, size, args, device)
             baseline = None
             for path in paths:
-                per_step = measure(family, size, path, args, device)
+                try:
+                    per_step = measure(family, size, path, args, device)
+                except Exception as err:  # one path failing (say, CUDA graphs) must not lose the others
+                    print(f"{family} {size} {path}: FAILED {type(err).__name__}: {str(err)[:300]}", flush=True)
+                    continue
                 baseline = baseline or (per_step if path == "eager-fp32" else None)
                 rows.append({"family": family, "size": size, "path": path, "ms": 1000 * per_step,
                              "images_per_s": args.batch_size / per_step,
