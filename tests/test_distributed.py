@@ -15,7 +15,6 @@ from safetensors.torch import load_file
 from mspgsen import api
 from mspgsen.errors import UserError
 
-import distributed_entry  # noqa: F401  (registers the test family in this process too)
 from conftest import TINY
 
 ENTRY = Path(__file__).with_name("distributed_entry.py")
