@@ -26,7 +26,6 @@ from mspgsen import api, faults
 from mspgsen.data import load_data
 from mspgsen.config import DataConfig
 from mspgsen.errors import UserError
-from mspgsen.training import loop
 
 
 def parse_args() -> argparse.Namespace:
@@ -75,24 +74,10 @@ def kill_and_resume(family: str, folder: Path, args, env) -> dict:
 
 def nan_rollback(folder: Path) -> dict:
     """A NaN in G's gradients at one step of a dcgan run: rollbacks, and whether the run finished."""
-    real_run_step, fired = loop.run_step, []
-
-    def run_step(state, phases, ctx, precision):
-        hooks = []
-        if state.step == 37 and not fired:
-            fired.append(state.step)
-            hooks = [p.register_hook(lambda g: g * float("nan")) for p in state.nets["G"].parameters()]
-        real_run_step(state, phases, ctx, precision)
-        for hook in hooks:
-            hook.remove()
-
-    loop.run_step = run_step
-    try:
-        config = api.configure(model="dcgan", data="ring8", steps=100, device="cpu", out=str(folder / "nan"),
-                               overrides=["train.progress=false", "train.log_every=10"])
+    config = api.configure(model="dcgan", data="ring8", steps=100, device="cpu", out=str(folder / "nan"),
+                           overrides=["train.progress=false", "train.log_every=10"])
+    with faults.nan_gradients({37}) as fired:
         result = api.train(config)
-    finally:
-        loop.run_step = real_run_step
     rows = (folder / "nan" / "controller.jsonl").read_text().splitlines()
     return {"injected": len(fired), "rollbacks": sum("divergence-guard" in r for r in rows), "finished": result.completed}
 

@@ -3,6 +3,7 @@ the checkpoint left on disk loads, at most one checkpoint interval is lost, and 
 equals one that was never killed, bit for bit."""
 from __future__ import annotations
 
+import json
 import os
 import random
 
@@ -59,7 +60,7 @@ def test_kill_minus_9_at_random_moments_then_resume_loses_at_most_one_interval(t
     a, b = load_file(str(run_dir / "checkpoint.safetensors")), load_file(str(straight_dir / "checkpoint.safetensors"))
     different = [k for k in a if not torch.equal(a[k], b[k])]
     assert not different, f"killed-and-resumed run differs from a straight one: {different[:5]}"
-    steps = [faults.json.loads(line)["step"] for line in (run_dir / "stats.jsonl").read_text().splitlines()]
+    steps = [json.loads(line)["step"] for line in (run_dir / "stats.jsonl").read_text().splitlines()]
     assert steps == list(range(10, STEPS + 1, 10))  # the log has each tick once, as if never killed
 
 

@@ -9,33 +9,12 @@ from collections import namedtuple
 import pytest
 import torch
 
-from mspgsen import api
+from mspgsen import api, faults
 from mspgsen.errors import UserError
-from mspgsen.training import checkpoint, loop
+from mspgsen.training import checkpoint
 from mspgsen.training.checkpoint import load_state
 
 from conftest import tiny_config
-
-
-def inject_nan_gradients(monkeypatch, at_steps, once=True):
-    """Make G's gradients NaN in the steps of `at_steps` (the 0-based step about to run); with
-    `once`, a transient fault: a step replayed after a rollback runs clean."""
-    real_run_step = loop.run_step
-    seen = []
-
-    def run_step(state, phases, ctx, precision):
-        hooks = []
-        if state.step in at_steps and not (once and state.step in seen):
-            seen.append(state.step)
-            hooks = [p.register_hook(lambda g: g * float("nan")) for p in state.nets["G"].parameters()]
-        try:
-            real_run_step(state, phases, ctx, precision)
-        finally:
-            for hook in hooks:
-                hook.remove()
-
-    monkeypatch.setattr(loop, "run_step", run_step)
-    return seen
 
 
 def controller_log(run_dir):
@@ -43,9 +22,9 @@ def controller_log(run_dir):
     return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
 
 
-def test_a_nan_gradient_rolls_back_lowers_the_learning_rates_and_the_run_goes_on(tmp_path, monkeypatch):
-    seen = inject_nan_gradients(monkeypatch, {7})
-    result = api.train(tiny_config(tmp_path, "wgan-gp", steps=20, extra=["train.log_every=5"]))
+def test_a_nan_gradient_rolls_back_lowers_the_learning_rates_and_the_run_goes_on(tmp_path):
+    with faults.nan_gradients({7}) as seen:
+        result = api.train(tiny_config(tmp_path, "wgan-gp", steps=20, extra=["train.log_every=5"]))
     assert result.completed and result.step == 20
     assert seen == [7]  # the faulty step ran once; after the rollback steps 5-19 ran clean
     (action,) = [row for row in controller_log(result.run_dir) if row["controller"] == "divergence-guard"]
@@ -58,11 +37,11 @@ def test_a_nan_gradient_rolls_back_lowers_the_learning_rates_and_the_run_goes_on
     assert logged[1]["lr/G"] == pytest.approx(0.5 * logged[0]["lr/G"])
 
 
-def test_nan_that_keeps_coming_stops_the_run_after_k_rollbacks_and_keeps_the_checkpoint(tmp_path, monkeypatch):
-    inject_nan_gradients(monkeypatch, set(range(7, 1000)), once=False)
+def test_nan_that_keeps_coming_stops_the_run_after_k_rollbacks_and_keeps_the_checkpoint(tmp_path):
     config = tiny_config(tmp_path, "dcgan", steps=40, extra=["train.log_every=5", "train.checkpoint_every=5",
                                                              "train.max_rollbacks=2"])
-    with pytest.raises(UserError, match=r"diverged \(NaN/Inf\) 2 times in a row.*last good checkpoint is kept"):
+    with faults.nan_gradients(set(range(7, 1000)), once=False), \
+            pytest.raises(UserError, match=r"diverged \(NaN/Inf\) 2 times in a row.*last good checkpoint is kept"):
         api.train(config)
     run_dir = tmp_path / "run"
     saved = load_state(run_dir / "checkpoint.safetensors")

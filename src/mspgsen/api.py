@@ -106,7 +106,8 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device) 
         if world.is_main:
             run.remove_stale_partials()
         if not run.checkpoint.is_file():  # stopped before its first checkpoint: nothing to lose, start over
-            world.is_main and print(f"{run.path} has no checkpoint yet; training it from step 0", flush=True)
+            if world.is_main:
+                print(f"{run.path} has no checkpoint yet; training it from step 0", flush=True)
             resume = False
     else:  # rank 0 makes the folder (the next numbered one when --out is not given); the rest follow
         run = RunDir(Path(world.broadcast(

@@ -8,7 +8,7 @@ inside one on purpose rather than by luck.
 """
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import signal
 import subprocess
@@ -74,6 +74,33 @@ def kill_when(train_args: list[str], run_dir: Path, moment: str, ready: Callable
     return Kill(moment, last_logged_step(run_dir), *checkpoint_on_disk(run_dir), process.returncode)
 
 
+@contextlib.contextmanager
+def nan_gradients(at_steps: set[int], once: bool = True):
+    """While open, G's gradients are NaN in the training steps of `at_steps` (the 0-based step
+    about to run), in this process. With `once` the fault is transient: a step replayed after a
+    rollback runs clean. Yields the list of steps it hit."""
+    from mspgsen.training import loop
+
+    real_run_step, hit = loop.run_step, []
+
+    def run_step(state, phases, ctx, precision):
+        hooks = []
+        if state.step in at_steps and not (once and state.step in hit):
+            hit.append(state.step)
+            hooks = [p.register_hook(lambda g: g * float("nan")) for p in state.nets["G"].parameters()]
+        try:
+            real_run_step(state, phases, ctx, precision)
+        finally:
+            for hook in hooks:
+                hook.remove()
+
+    loop.run_step = run_step
+    try:
+        yield hit
+    finally:
+        loop.run_step = real_run_step
+
+
 def after_step(step: int) -> Callable[[Path], bool]:
     return lambda run_dir: last_logged_step(run_dir) >= step
 
@@ -86,13 +113,9 @@ def last_logged_step(run_dir: Path) -> int:
     path = run_dir / "stats.jsonl"
     if not path.is_file():
         return 0
-    steps = [0]
-    for line in path.read_text().splitlines():
-        try:
-            steps.append(int(json.loads(line)["step"]))
-        except (ValueError, KeyError, TypeError):  # the line the kill cut short
-            pass
-    return max(steps)
+    from mspgsen.training.logger import row_step
+
+    return max((row_step(line) or 0 for line in path.read_text().splitlines()), default=0)
 
 
 def checkpoint_on_disk(run_dir: Path) -> tuple[int, bool]:

@@ -35,7 +35,7 @@ from mspgsen.data.base import Batch, BatchStream
 from mspgsen.errors import UserError
 
 
-@dataclass
+@dataclass(frozen=True)
 class World:
     rank: int = 0
     size: int = 1

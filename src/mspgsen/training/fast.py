@@ -14,8 +14,6 @@ import warnings
 import torch
 from torch import nn
 
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
-
 
 def compile_mode(setting: str, device: torch.device) -> str | None:
     """The torch.compile mode a run uses: `auto` compiles on CUDA only (on CPU the compile

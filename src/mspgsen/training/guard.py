@@ -30,7 +30,7 @@ class DivergenceGuard:
 
     def remember(self, state: TrainingState) -> None:
         """Keep `state` as the one to come back to; a clean tick also ends a run of rollbacks."""
-        self._good = _clone({**state.state_dict(), "controllers": state.controller_states()})
+        self._good = copy.deepcopy({**state.state_dict(), "controllers": state.controller_states()})
         self.in_a_row = 0
 
     def healthy(self, state: TrainingState, indicators: dict[str, float] | None = None) -> bool:
@@ -53,7 +53,7 @@ class DivergenceGuard:
                 "learning rates (model.optim_g.lr, model.optim_d.lr), use --precision fp32, or raise "
                 "train.max_rollbacks.")
         failed_at = state.step
-        good = _clone(self._good)
+        good = copy.deepcopy(self._good)
         state.load_state_dict(good)
         state.load_controller_states(good["controllers"])
         factors = state.knobs.lr_factors.setdefault(KNOB, {})
@@ -64,12 +64,3 @@ class DivergenceGuard:
         return {"failed_at": failed_at, "rolled_back_to": state.step, "lr_factor": factors[next(iter(factors))],
                 "in_a_row": self.in_a_row}
 
-
-def _clone(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return value.detach().clone()
-    if isinstance(value, dict):
-        return {k: _clone(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_clone(v) for v in value)
-    return copy.deepcopy(value)

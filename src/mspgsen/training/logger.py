@@ -98,11 +98,12 @@ def _drop_rows_after(path, step: int) -> None:
     """Keep the rows up to `step`; a line cut short by a crash (kill -9 mid-write) goes too."""
     if not path.is_file():
         return
-    kept = [line for line in path.read_text().splitlines() if (_row_step(line) or step + 1) <= step]
+    kept = [line for line in path.read_text().splitlines() if (row := row_step(line)) is not None and row <= step]
     path.write_text("".join(line + "\n" for line in kept))
 
 
-def _row_step(line: str) -> int | None:
+def row_step(line: str) -> int | None:
+    """The step of one log row; None for a line a crash cut short."""
     try:
         return int(json.loads(line)["step"])
     except (ValueError, KeyError, TypeError):

@@ -26,8 +26,7 @@ def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: Run
     train, world = config.train, state.world
     phases = state.family.phases()
     ctx = StepContext(state.nets, state.knobs, state.stream, state.family.latent_dim(state.shape),
-                      local_batch_size(train.batch_size, world), state.device, state.stats, world.rank, world.size,
-                      state.wrapped)
+                      local_batch_size(train.batch_size, world), state.device, state.stats, world, state.wrapped)
     generator = state.nets[state.family.generator_key]
     deadline = time.monotonic() + train.time_limit if train.time_limit > 0 else math.inf
     guard = DivergenceGuard(train.nan_lr_factor, train.max_rollbacks)

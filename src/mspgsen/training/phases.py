@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from mspgsen.data.base import Batch, BatchStream
+from mspgsen.training.distributed import SINGLE, PhaseNets, World
 from mspgsen.training.knobs import Knobs
 from mspgsen.training.stats import StatsCollector
 
@@ -31,8 +32,7 @@ class StepContext:
     batch_size: int
     device: torch.device
     stats: StatsCollector
-    rank: int = 0  # this process's place among `world_size` (distributed runs)
-    world_size: int = 1
+    world: World = SINGLE  # the processes of a distributed run
     wrapped: dict[str, nn.Module] = field(default_factory=dict)  # DDP wrappers of the trainable networks
     _views: dict[str, "StepContext"] = field(default_factory=dict, repr=False)
 
@@ -42,8 +42,6 @@ class StepContext:
         if not self.wrapped:
             return self
         if phase.name not in self._views:
-            from mspgsen.training.distributed import PhaseNets
-
             self._views[phase.name] = dataclasses.replace(
                 self, nets=PhaseNets(self.nets, self.wrapped, phase.trains), _views={})
         return self._views[phase.name]
@@ -55,10 +53,10 @@ class StepContext:
         """`n` latents (the local batch by default). In a distributed run every process draws the
         global batch's latents and keeps its slice, so together they are the one-process draw."""
         n = n or self.batch_size
-        if self.world_size == 1:
+        if not self.world.distributed:
             return torch.randn(n, self.latent_dim, device=self.device)
-        every = torch.randn(n * self.world_size, self.latent_dim, device=self.device)
-        return every[self.rank * n:(self.rank + 1) * n]
+        every = torch.randn(n * self.world.size, self.latent_dim, device=self.device)
+        return every[self.world.rank * n:(self.world.rank + 1) * n]
 
     def report(self, name: str, value: torch.Tensor) -> None:
         self.stats.report(name, value)

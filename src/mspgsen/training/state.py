@@ -40,7 +40,7 @@ class TrainingState:
         self.ema = EMA(self.nets[family.generator_key], decay) if decay > 0 else None  # before compiling
         self.fast_path = speed_up(self.nets, device, config.train.compile, config.train.channels_last)
         self.wrapped = wrap_networks(self.nets, world, device)  # DDP views; {} in one process
-        self.stats = StatsCollector(world.mean if world.distributed else None)
+        self.stats = StatsCollector(world.mean)  # averaged over the processes (as is, in one)
         self.trends = Trends()
         self.step = 0
         self.latest_metrics: dict[str, float] = {}  # the last periodic evaluation, for controllers
