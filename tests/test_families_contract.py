@@ -19,8 +19,9 @@ RING = DataConfig(name="ring8", size=512)  # a finite set: every family can trai
 IMAGE_SHAPES = [(1, 28, 28), (3, 32, 32), (3, 64, 64), (3, 20, 14), (3, 200, 200)]  # 200: seed 002's CelebA crop
 
 
-def make_state(model: str, data: DataConfig, seed: int = 0, batch_size: int = 8) -> TrainingState:
-    config = resolve([{"model": model}], TINY)
+def make_state(model: str, data: DataConfig, seed: int = 0, batch_size: int = 8,
+               overrides: list[str] = ()) -> TrainingState:
+    config = resolve([{"model": model}], [*TINY, *overrides])
     family = FAMILIES.get(model)(config.model)
     source = load_data(data)
     torch.manual_seed(seed)

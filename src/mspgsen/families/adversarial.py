@@ -5,17 +5,29 @@ it has them, a gradient-penalty weight or a clipping limit. Everything else is s
 """
 from __future__ import annotations
 
-from typing import ClassVar
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 import torch
 from torch import nn
 
+from mspgsen.config import FamilyConfig
 from mspgsen.data.base import DataShape
 from mspgsen.families.base import Family, discriminator_loss
 from mspgsen.nn import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator, NetSpec
-from mspgsen.objectives import AdversarialLoss, clip_weights, feature_matching, gradient_penalty
+from mspgsen.objectives import AdversarialLoss, clip_weights, feature_matching, gradient_penalty, r1_penalty
 from mspgsen.training.knobs import Knobs
 from mspgsen.training.phases import Phase, StepContext, Terms
+
+
+@dataclass
+class AdversarialConfig(FamilyConfig):
+    """Keys of every family in this mould, on top of FamilyConfig's."""
+
+    g_norm: Literal["family", "batch", "layer", "none"] = "family"  # G's norm layers; "family": its paper's
+    d_norm: Literal["family", "batch", "layer", "none"] = "family"  # D's norm layers, likewise
+    r1_weight: float = 0.0  # γ of the R1 penalty (γ/2)·E‖∇D(x)‖² on real samples; 0: off
 
 
 class AdversarialFamily(Family):
@@ -28,8 +40,13 @@ class AdversarialFamily(Family):
     def clip_value(self) -> float:
         return getattr(self.config, "clip_value", 0.0)
 
+    def networks_spec(self) -> NetSpec:
+        """The family's NetSpec with the norms the config chose in place of the paper's."""
+        chosen = {side: getattr(self.config, side) for side in ("g_norm", "d_norm")}
+        return dataclasses.replace(self.net_spec, **{k: v for k, v in chosen.items() if v != "family"})
+
     def build_networks(self, shape: DataShape) -> dict[str, nn.Module]:
-        cfg, spec, latent = self.config, self.net_spec, self.latent_dim(shape)
+        cfg, spec, latent = self.config, self.networks_spec(), self.latent_dim(shape)
         if shape.kind == "points":
             return {"G": MLPGenerator(latent, shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec),
                     "D": MLPDiscriminator(shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec)}
@@ -39,6 +56,8 @@ class AdversarialFamily(Family):
         knobs = super().default_knobs()
         if self.gp_weight():
             knobs.loss_weights["D/gp"] = self.gp_weight()
+        if self.config.r1_weight:
+            knobs.loss_weights["D/r1"] = self.config.r1_weight / 2
         return knobs
 
     def phases(self) -> list[Phase]:
@@ -55,6 +74,8 @@ class AdversarialFamily(Family):
         terms = {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores)}
         if self.gp_weight():
             terms["D/gp"] = gradient_penalty(ctx.nets["D"], real_in, fake_in)
+        if self.config.r1_weight:
+            terms["D/r1"] = r1_penalty(ctx.nets["D"], real_in)
         return terms
 
     def generator_terms(self, ctx: StepContext) -> Terms:

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mspgsen.config import FamilyConfig
-from mspgsen.families.adversarial import AdversarialFamily
+from mspgsen.families.adversarial import AdversarialConfig, AdversarialFamily
 from mspgsen.families.base import register_family
 from mspgsen.nn import NetSpec
 from mspgsen.objectives import NonSaturating
 
 
 @dataclass
-class DCGANConfig(FamilyConfig):
+class DCGANConfig(AdversarialConfig):
     name: str = "dcgan"
 
 

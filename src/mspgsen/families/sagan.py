@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mspgsen.config import FamilyConfig, OptimizerConfig
-from mspgsen.families.adversarial import AdversarialFamily
+from mspgsen.config import OptimizerConfig
+from mspgsen.families.adversarial import AdversarialConfig, AdversarialFamily
 from mspgsen.families.base import register_family
 from mspgsen.nn import NetSpec
 from mspgsen.objectives import Hinge
@@ -18,7 +18,7 @@ def ttur(lr: float) -> OptimizerConfig:
 
 
 @dataclass
-class SAGANConfig(FamilyConfig):
+class SAGANConfig(AdversarialConfig):
     name: str = "sagan"
     optim_g: OptimizerConfig = field(default_factory=lambda: ttur(1e-4))
     optim_d: OptimizerConfig = field(default_factory=lambda: ttur(4e-4))

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mspgsen.config import FamilyConfig, OptimizerConfig
-from mspgsen.families.adversarial import AdversarialFamily
+from mspgsen.config import OptimizerConfig
+from mspgsen.families.adversarial import AdversarialConfig, AdversarialFamily
 from mspgsen.families.base import register_family
 from mspgsen.nn import NetSpec
 from mspgsen.objectives import Wasserstein
@@ -15,7 +15,7 @@ def _rmsprop() -> OptimizerConfig:
 
 
 @dataclass
-class WGANConfig(FamilyConfig):
+class WGANConfig(AdversarialConfig):
     name: str = "wgan"
     n_critic: int = 5
     clip_value: float = 0.01  # critic weights are clipped to [-c, c] after every update

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mspgsen.config import FamilyConfig, OptimizerConfig
-from mspgsen.families.adversarial import AdversarialFamily
+from mspgsen.config import OptimizerConfig
+from mspgsen.families.adversarial import AdversarialConfig, AdversarialFamily
 from mspgsen.families.base import register_family
 from mspgsen.nn import NetSpec
 from mspgsen.objectives import Wasserstein
@@ -16,7 +16,7 @@ def _adam() -> OptimizerConfig:
 
 
 @dataclass
-class WGANGPConfig(FamilyConfig):
+class WGANGPConfig(AdversarialConfig):
     name: str = "wgan-gp"
     n_critic: int = 5
     gp_weight: float = 10.0  # λ, the starting weight of the term D/gp

@@ -1,4 +1,5 @@
-"""Lipschitz constraints on the critic: gradient penalty (WGAN-GP) and weight clipping (WGAN)."""
+"""Constraints on the critic: gradient penalty (WGAN-GP), R1 (Mescheder et al. 2018) and weight
+clipping (WGAN)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -20,6 +21,19 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
         scores = critic(mixed)
     (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
     return ((grad.float().flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor) -> torch.Tensor:
+    """Mescheder et al. 2018's R1: E[‖∇D(x)‖₂²] on real samples, zero-centred, so D stays flat
+    on the data and training settles instead of circling (their Theorem 4).
+
+    Unweighted: γ/2 is the loop's weight for the term `D/r1`.
+    """
+    real = real.detach().requires_grad_(True)
+    with torch.compiler.set_stance("force_eager"):  # double backward, as in gradient_penalty
+        scores = critic(real)
+    (grad,) = torch.autograd.grad(scores.sum(), real, create_graph=True)
+    return grad.float().flatten(1).pow(2).sum(dim=1).mean()
 
 
 @torch.no_grad()

@@ -1,0 +1,63 @@
+"""The adversarial families' own keys: R1 on real samples and the choice of norm layers."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from mspgsen.config import DataConfig, resolve
+from mspgsen.errors import UserError
+from mspgsen.families import FAMILIES
+from mspgsen.objectives import r1_penalty
+from mspgsen.training.loop import run_step
+
+from conftest import TINY
+from test_families_contract import context, make_state
+
+
+def test_r1_is_the_mean_squared_gradient_norm_on_real_samples():
+    weights = torch.tensor([3.0, 4.0])
+    linear = lambda x: x @ weights  # ∇ = w everywhere, so ‖∇‖² = 25
+    assert r1_penalty(linear, torch.randn(16, 2)).item() == pytest.approx(25.0)
+    x = torch.randn(16, 2)
+    half_square = lambda x: 0.5 * x.pow(2).sum(dim=1)  # ∇ = x
+    assert r1_penalty(half_square, x).item() == pytest.approx(x.pow(2).sum(dim=1).mean().item(), rel=1e-6)
+
+
+def test_r1_weight_sets_the_knob_and_the_term_joins_ds_loss():
+    state = make_state("dcgan", DataConfig(name="ring8"), overrides=["model.r1_weight=10"])
+    assert state.knobs.weight("D/r1") == 5.0  # the term is E‖∇D‖², its weight γ/2
+    run_step(state, state.family.phases(), context(state), "fp32")
+    assert "D/r1" in state.stats.collect()
+
+
+def test_r1_keeps_d_flat_on_the_data():
+    def gradient_on_real(r1_weight: float) -> float:
+        state = make_state("dcgan", DataConfig(name="ring8"), overrides=[f"model.r1_weight={r1_weight}",
+                                                                        "model.d_norm=none"])
+        ctx = context(state, batch_size=64)
+        for _ in range(60):
+            run_step(state, state.family.phases(), ctx, "fp32")
+        real = state.stream.next().x
+        return r1_penalty(state.nets["D"], real).item()
+
+    assert gradient_on_real(100.0) < 0.2 * gradient_on_real(0.0)
+
+
+def _norm_layers(net: nn.Module) -> set[type]:
+    return {type(m) for m in net.modules() if isinstance(m, (nn.BatchNorm1d, nn.LayerNorm))}
+
+
+def test_norm_keys_replace_the_familys_norms_and_family_keeps_them():
+    state = make_state("dcgan", DataConfig(name="ring8"))
+    assert _norm_layers(state.nets["G"]) == _norm_layers(state.nets["D"]) == {nn.BatchNorm1d}
+    state = make_state("dcgan", DataConfig(name="ring8"), overrides=["model.d_norm=none", "model.g_norm=layer"])
+    assert _norm_layers(state.nets["D"]) == set() and _norm_layers(state.nets["G"]) == {nn.LayerNorm}
+
+
+def test_a_wrong_norm_or_a_key_of_another_mould_is_a_clear_error():
+    with pytest.raises(UserError, match="'model.d_norm' must be one of family, batch, layer, none"):
+        resolve([{"model": "dcgan"}], ["model.d_norm=spectral"])
+    with pytest.raises(UserError, match="unknown config key 'model.r1_weight'"):
+        resolve([{"model": "mspgsen"}], ["model.r1_weight=1"])
+    assert FAMILIES.get("dcgan")(resolve([{"model": "dcgan"}], TINY).model).networks_spec().d_norm == "batch"
