@@ -15,12 +15,8 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
     Unweighted: λ is the loop's weight for the term `D/gp`.
     """
     alpha = torch.rand(real.shape[0], *[1] * (real.dim() - 1), device=real.device, dtype=real.dtype)
-    mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
-    # compiled graphs (torch.compile's AOTAutograd) have no double backward: this one call runs eagerly
-    with torch.compiler.set_stance("force_eager"):
-        scores = critic(mixed)
-    (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
-    return ((grad.float().flatten(1).norm(dim=1) - 1) ** 2).mean()
+    mixed = alpha * real.detach() + (1 - alpha) * fake.detach()
+    return ((_input_gradient(critic, mixed).flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
 def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor) -> torch.Tensor:
@@ -29,11 +25,17 @@ def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tenso
 
     Unweighted: γ/2 is the loop's weight for the term `D/r1`.
     """
-    real = real.detach().requires_grad_(True)
-    with torch.compiler.set_stance("force_eager"):  # double backward, as in gradient_penalty
-        scores = critic(real)
-    (grad,) = torch.autograd.grad(scores.sum(), real, create_graph=True)
-    return grad.float().flatten(1).pow(2).sum(dim=1).mean()
+    return _input_gradient(critic, real.detach()).flatten(1).pow(2).sum(dim=1).mean()
+
+
+def _input_gradient(critic: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """∇ₓ of the critic's scores, kept in the graph so a penalty on it trains D (in fp32)."""
+    x = x.requires_grad_(True)
+    # compiled graphs (torch.compile's AOTAutograd) have no double backward: this one call runs eagerly
+    with torch.compiler.set_stance("force_eager"):
+        scores = critic(x)
+    (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
+    return grad.float()
 
 
 @torch.no_grad()
