@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+import torch
 
 from mspgsen import api
 from mspgsen.config import resolve
@@ -61,3 +62,27 @@ def test_a_partial_optimizer_override_keeps_the_family_optimizer():
     assert (wgan.optim_d.name, wgan.optim_d.lr, wgan.optim_g.lr) == ("rmsprop", 1e-4, 5e-5)
     sagan = resolve([{"model": {"name": "sagan", "optim_g": {"lr": 2e-4}}}]).model
     assert (sagan.optim_g.betas, sagan.optim_g.lr) == ((0.0, 0.9), 2e-4)
+
+
+SHIPPED_CONFIGS = sorted((Path(__file__).parents[1] / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("config_file", SHIPPED_CONFIGS, ids=lambda p: p.name)
+def test_shipped_configs_resolve_and_train(config_file: Path, tmp_path: Path):
+    """A renamed key must not break `make demo` silently: every file in configs/ still trains."""
+    config = api.configure(config_file=config_file, steps=4, batch_size=16, device="cpu", out=tmp_path / "run",
+                           overrides=["train.progress=false", "train.eval_every=0", "train.sample_every=1000000"])
+    result = api.train(config)
+    assert result.metrics["step"] == 4
+
+
+def test_the_demo_recipe_has_no_batch_norm():
+    """What the demo's 95% high-quality figure rests on (docs/benchmarks.md): no batch norm in G or D."""
+    from mspgsen.data import load_data
+    from mspgsen.families import FAMILIES
+
+    config = api.configure(config_file=Path(__file__).parents[1] / "configs" / "demo-grid25.yaml")
+    family = FAMILIES.get(config.model.name)(config.model)
+    nets = family.build_networks(load_data(config.data).shape)
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for net in nets.values() for m in net.modules())
+    assert config.model.r1_weight > 0
