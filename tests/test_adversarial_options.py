@@ -61,3 +61,9 @@ def test_a_wrong_norm_or_a_key_of_another_mould_is_a_clear_error():
     with pytest.raises(UserError, match="unknown config key 'model.r1_weight'"):
         resolve([{"model": "mspgsen"}], ["model.r1_weight=1"])
     assert FAMILIES.get("dcgan")(resolve([{"model": "dcgan"}], TINY).model).networks_spec().d_norm == "batch"
+
+
+@pytest.mark.parametrize("model,key", [("dcgan", "r1_weight"), ("wgan-gp", "gp_weight"), ("vaegan", "style_weight")])
+def test_a_negative_loss_weight_is_a_clear_error(model, key):
+    with pytest.raises(UserError, match=f"model.{key} weights a loss term and must be 0 \\(off\\) or more, got -1"):
+        resolve([{"model": model}], [f"model.{key}=-1"])

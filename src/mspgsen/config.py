@@ -297,6 +297,11 @@ def _check_positive(config: RunConfig) -> None:
         value = getattr(getattr(config, section), name)
         if value is not None and value < 1:
             raise UserError(f"config key {key!r} must be at least 1, got {value}.")
+    for name in (f.name for f in fields(config.model) if f.name.endswith("_weight")):
+        # a loss weight below 0 turns its term into something to maximise: never what a user means
+        if getattr(config.model, name) < 0:
+            raise UserError(f"model.{name} weights a loss term and must be 0 (off) or more, "
+                            f"got {getattr(config.model, name)}.")
     if not 0 <= config.model.ema_decay < 1:
         raise UserError(f"model.ema_decay must be in [0, 1), got {config.model.ema_decay}.")
     if not 0 < config.train.nan_lr_factor <= 1:
