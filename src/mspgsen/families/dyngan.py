@@ -7,8 +7,9 @@ probability exceeds 1/(1+δ) (δ = 0.2): D is sure they are real, i.e. the gener
 them ("collapsed samples"). If they are at least `min_flagged` of the set, they become a new
 partition (up to `max_partitions`). G and D are conditioned on the partition index; G is
 sampled in proportion to partition sizes. The networks are DCGAN's (MLPs on points), with a
-one-hot condition on G and a projection term on D. The training set must be finite: image
-sets are; for ring8 / grid25 set `data.size`.
+one-hot condition on G and a projection term on D; like the seed-002 families it takes
+`g_norm`, `d_norm` and `r1_weight`, so the 2-D recipe of configs/demo-grid25.yaml applies. The
+training set must be finite: image sets are; for ring8 / grid25 set `data.size`.
 """
 from __future__ import annotations
 
@@ -18,21 +19,18 @@ from typing import Any
 import torch
 from torch import nn
 
-from mspgsen.config import FamilyConfig
 from mspgsen.data.base import DataShape
 from mspgsen.errors import UserError
-from mspgsen.families.base import Family, discriminator_loss, register_family
+from mspgsen.families.adversarial import AdversarialConfig, AdversarialFamily
+from mspgsen.families.base import discriminator_loss, register_family
 from mspgsen.nn import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator, NetSpec
 from mspgsen.nn.conditional import OneHotConditionalGenerator, ProjectionDiscriminator
-from mspgsen.objectives import NonSaturating
+from mspgsen.objectives import NonSaturating, r1_penalty
 from mspgsen.training.knobs import Knobs
 from mspgsen.training.phases import Phase, StepContext, Terms
 
-DYNGAN_NETS = NetSpec(g_norm="batch", d_norm="none", dcgan_init=True)
-
-
 @dataclass
-class DynGANConfig(FamilyConfig):
+class DynGANConfig(AdversarialConfig):
     name: str = "dyngan"
     max_partitions: int = 30
     repartition_every: int = 3000  # steps between partition splits
@@ -51,11 +49,12 @@ def new_partition(samples: int) -> dict[str, Any]:
 
 
 @register_family
-class DynGAN(Family):
+class DynGAN(AdversarialFamily):
     name = "dyngan"
     summary = ("conditional GAN over a growing partition of the training set: samples D stays sure of "
                "become new partitions (needs a finite set; ring8/grid25 with data.size)")
     Config = DynGANConfig
+    net_spec = NetSpec(g_norm="batch", d_norm="none", dcgan_init=True)
     loss = NonSaturating()
     single_process_only = ("it scores every training sample in its partition knob, and each process would "
                            "score only its own share")
@@ -67,15 +66,15 @@ class DynGAN(Family):
                             "--set data.size=10000 (image data sets are finite already).")
 
     def build_networks(self, shape: DataShape) -> dict[str, nn.Module]:
-        cfg, partitions = self.config, self.config.max_partitions
+        cfg, partitions, spec = self.config, self.config.max_partitions, self.networks_spec()
         self.shape = shape
         latent = self.latent_dim(shape)
         if shape.kind == "points":
-            g = MLPGenerator(latent + partitions, shape.dims[0], cfg.mlp_width, cfg.mlp_depth, DYNGAN_NETS)
-            d = MLPDiscriminator(shape.dims[0], cfg.mlp_width, cfg.mlp_depth, DYNGAN_NETS)
+            g = MLPGenerator(latent + partitions, shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec)
+            d = MLPDiscriminator(shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec)
         else:
-            g = ConvGenerator(shape, latent + partitions, cfg.width, DYNGAN_NETS)
-            d = ConvDiscriminator(shape, cfg.width, DYNGAN_NETS)
+            g = ConvGenerator(shape, latent + partitions, cfg.width, spec)
+            d = ConvDiscriminator(shape, cfg.width, spec)
         return {"G": OneHotConditionalGenerator(g, partitions),
                 "D": ProjectionDiscriminator(d, partitions, d.head.in_features)}
 
@@ -117,7 +116,10 @@ class DynGAN(Family):
             smoothed = torch.where(first, probability, previous + self.config.score_ema * (probability - previous))
             partition["scores"][batch.index] = smoothed
             partition["seen"][batch.index] = True
-        return {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores)}
+        terms = {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores)}
+        if self.config.r1_weight:
+            terms["D/r1"] = r1_penalty(lambda x: ctx.nets["D"](x, real_labels), batch.x)
+        return terms
 
     def generator_terms(self, ctx: StepContext) -> Terms:
         labels = self._sample_labels(ctx, ctx.batch_size)
