@@ -46,11 +46,16 @@ class AdversarialFamily(Family):
         return dataclasses.replace(self.net_spec, **{k: v for k, v in chosen.items() if v != "family"})
 
     def build_networks(self, shape: DataShape) -> dict[str, nn.Module]:
-        cfg, spec, latent = self.config, self.networks_spec(), self.latent_dim(shape)
+        generator, discriminator = self.plain_networks(shape, self.latent_dim(shape))
+        return {"G": generator, "D": discriminator}
+
+    def plain_networks(self, shape: DataShape, generator_inputs: int) -> tuple[nn.Module, nn.Module]:
+        """G (reading `generator_inputs` numbers) and D for this data: MLPs on points, convs on images."""
+        cfg, spec = self.config, self.networks_spec()
         if shape.kind == "points":
-            return {"G": MLPGenerator(latent, shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec),
-                    "D": MLPDiscriminator(shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec)}
-        return {"G": ConvGenerator(shape, latent, cfg.width, spec), "D": ConvDiscriminator(shape, cfg.width, spec)}
+            return (MLPGenerator(generator_inputs, shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec),
+                    MLPDiscriminator(shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec))
+        return ConvGenerator(shape, generator_inputs, cfg.width, spec), ConvDiscriminator(shape, cfg.width, spec)
 
     def default_knobs(self) -> Knobs:
         knobs = super().default_knobs()

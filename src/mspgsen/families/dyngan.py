@@ -23,7 +23,7 @@ from mspgsen.data.base import DataShape
 from mspgsen.errors import UserError
 from mspgsen.families.adversarial import AdversarialConfig, AdversarialFamily
 from mspgsen.families.base import discriminator_loss, register_family
-from mspgsen.nn import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator, NetSpec
+from mspgsen.nn import NetSpec
 from mspgsen.nn.conditional import OneHotConditionalGenerator, ProjectionDiscriminator
 from mspgsen.objectives import NonSaturating, r1_penalty
 from mspgsen.training.knobs import Knobs
@@ -66,15 +66,8 @@ class DynGAN(AdversarialFamily):
                             "--set data.size=10000 (image data sets are finite already).")
 
     def build_networks(self, shape: DataShape) -> dict[str, nn.Module]:
-        cfg, partitions, spec = self.config, self.config.max_partitions, self.networks_spec()
-        self.shape = shape
-        latent = self.latent_dim(shape)
-        if shape.kind == "points":
-            g = MLPGenerator(latent + partitions, shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec)
-            d = MLPDiscriminator(shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec)
-        else:
-            g = ConvGenerator(shape, latent + partitions, cfg.width, spec)
-            d = ConvDiscriminator(shape, cfg.width, spec)
+        self.shape, partitions = shape, self.config.max_partitions
+        g, d = self.plain_networks(shape, self.latent_dim(shape) + partitions)  # z and a one-hot partition
         return {"G": OneHotConditionalGenerator(g, partitions),
                 "D": ProjectionDiscriminator(d, partitions, d.head.in_features)}
 
