@@ -67,6 +67,20 @@ def test_norm_keys_replace_the_familys_norms_and_family_keeps_them():
     assert _norm_layers(state.nets["D"]) == set() and _norm_layers(state.nets["G"]) == {nn.LayerNorm}
 
 
+def _spectral_layers(net: nn.Module) -> int:
+    return sum(1 for m in net.modules() if nn.utils.parametrize.is_parametrized(m, "weight"))
+
+
+def test_spectral_norm_key_chooses_the_sides_and_family_keeps_sagans():
+    sides = {}
+    for choice in ("family", "none", "g", "d"):
+        state = make_state("sagan", DataConfig(name="ring8"), overrides=[f"model.spectral_norm={choice}"])
+        sides[choice] = (_spectral_layers(state.nets["G"]) > 0, _spectral_layers(state.nets["D"]) > 0)
+    assert sides == {"family": (True, True), "none": (False, False), "g": (True, False), "d": (False, True)}
+    state = make_state("dcgan", DataConfig(name="ring8"), overrides=["model.spectral_norm=both"])
+    assert _spectral_layers(state.nets["G"]) > 0 and _spectral_layers(state.nets["D"]) > 0
+
+
 def test_a_wrong_norm_or_a_key_of_another_mould_is_a_clear_error():
     with pytest.raises(UserError, match="'model.d_norm' must be one of family, batch, layer, none"):
         resolve([{"model": "dcgan"}], ["model.d_norm=spectral"])

@@ -28,6 +28,7 @@ class AdversarialConfig(FamilyConfig):
     g_norm: Literal["family", "batch", "layer", "none"] = "family"  # G's norm layers; "family": its paper's
     d_norm: Literal["family", "batch", "layer", "none"] = "family"  # D's norm layers, likewise
     r1_weight: float = 0.0  # γ of the R1 penalty (γ/2)·E‖∇D(x)‖² on real samples; 0: off
+    spectral_norm: Literal["family", "both", "g", "d", "none"] = "family"  # which sides get it; "family": its paper's
 
 
 class AdversarialFamily(Family):
@@ -43,7 +44,11 @@ class AdversarialFamily(Family):
     def networks_spec(self) -> NetSpec:
         """The family's NetSpec with the norms the config chose in place of the paper's."""
         chosen = {side: getattr(self.config, side) for side in ("g_norm", "d_norm")}
-        return dataclasses.replace(self.net_spec, **{k: v for k, v in chosen.items() if v != "family"})
+        spec = dataclasses.replace(self.net_spec, **{k: v for k, v in chosen.items() if v != "family"})
+        spectral = self.config.spectral_norm
+        if spectral == "family":
+            return spec
+        return dataclasses.replace(spec, g_spectral=spectral in ("both", "g"), d_spectral=spectral in ("both", "d"))
 
     def build_networks(self, shape: DataShape) -> dict[str, nn.Module]:
         generator, discriminator = self.plain_networks(shape, self.latent_dim(shape))
