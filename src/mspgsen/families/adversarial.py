@@ -42,13 +42,12 @@ class AdversarialFamily(Family):
         return getattr(self.config, "clip_value", 0.0)
 
     def networks_spec(self) -> NetSpec:
-        """The family's NetSpec with the norms the config chose in place of the paper's."""
-        chosen = {side: getattr(self.config, side) for side in ("g_norm", "d_norm")}
-        spec = dataclasses.replace(self.net_spec, **{k: v for k, v in chosen.items() if v != "family"})
-        spectral = self.config.spectral_norm
-        if spectral == "family":
-            return spec
-        return dataclasses.replace(spec, g_spectral=spectral in ("both", "g"), d_spectral=spectral in ("both", "d"))
+        """The family's NetSpec with the norm layers and spectral norm the config chose in place of the paper's."""
+        cfg = self.config
+        chosen = {side: getattr(cfg, side) for side in ("g_norm", "d_norm") if getattr(cfg, side) != "family"}
+        if cfg.spectral_norm != "family":
+            chosen.update(g_spectral=cfg.spectral_norm in ("both", "g"), d_spectral=cfg.spectral_norm in ("both", "d"))
+        return dataclasses.replace(self.net_spec, **chosen)
 
     def build_networks(self, shape: DataShape) -> dict[str, nn.Module]:
         generator, discriminator = self.plain_networks(shape, self.latent_dim(shape))

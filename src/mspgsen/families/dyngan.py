@@ -8,7 +8,7 @@ them ("collapsed samples"). If they are at least `min_flagged` of the set, they 
 partition (up to `max_partitions`). G and D are conditioned on the partition index; G is
 sampled in proportion to partition sizes. The networks are DCGAN's (MLPs on points), with a
 one-hot condition on G and a projection term on D; like the seed-002 families it takes
-`g_norm`, `d_norm` and `r1_weight`, so the 2-D recipe of configs/demo-grid25.yaml applies. The
+`g_norm`, `d_norm`, `spectral_norm` and `r1_weight`, so the 2-D recipe of configs/demo-grid25.yaml applies. The
 training set must be finite: image sets are; for ring8 / grid25 set `data.size`.
 """
 from __future__ import annotations
