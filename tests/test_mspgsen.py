@@ -206,7 +206,7 @@ def test_the_tensor_level_fade_shows_what_the_float_level_fade_shows(sizes):
 
 
 def test_progressive_schedule_holds_then_fades_each_scale_in():
-    levels = [progressive_level(step, grow_steps=400, scales=4) for step in (0, 99, 100, 125, 150, 199, 300, 350, 400)]
+    levels = [progressive_level(step, grow_until=400, scales=4) for step in (0, 99, 100, 125, 150, 199, 300, 350, 400)]
     assert levels == [0.0, 0.0, 0.0, 0.5, 1.0, 1.0, 2.0, 3.0, 3.0]
 
 

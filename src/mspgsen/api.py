@@ -30,6 +30,7 @@ from mspgsen.report.outputs import (finish_run, record_point_metrics, save_sampl
 from mspgsen.sampling import draw, load_generator
 from mspgsen.training.device import resolve_device
 from mspgsen.training.distributed import ShardedStream, World, join_world, local_batch_size
+from mspgsen.training.hardware import apply_threads, choose_precision, choose_threads
 from mspgsen.training.logger import RunLogger, SilentLogger
 from mspgsen.training.checkpoint import free_space_problem, state_bytes
 from mspgsen.training.loop import train_loop
@@ -46,13 +47,13 @@ FLAG_KEYS = {
     "model": "model.name", "data": "data.name", "data_root": "data.root", "image_size": "data.image_size",
     "steps": "train.steps", "batch_size": "train.batch_size", "seed": "train.seed", "device": "train.device",
     "precision": "train.precision", "out": "train.out", "balancer_from": "train.balance.load_from",
-    "compile": "train.compile",
+    "compile": "train.compile", "threads": "train.threads",
 }
 # What may differ between a run and its resumption; everything else must match the saved config.
 RESUMABLE_KEYS = {"train.steps", "train.time_limit", "train.device", "train.precision", "train.log_every",
                   "train.sample_every", "train.checkpoint_every", "train.eval_samples", "train.eval_every",
                   "train.eval_n", "train.progress", "train.out", "data.root", "train.nan_lr_factor",
-                  "train.max_rollbacks", "train.compile", "train.channels_last"}
+                  "train.max_rollbacks", "train.compile", "train.channels_last", "train.threads"}
 
 
 @dataclass
@@ -118,9 +119,10 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device) 
     if world.distributed:
         stream = ShardedStream(stream, world)
     state = TrainingState(family, source.shape, config, device, stream, controllers, world)
+    machine = _settle_machine(state, config, device)
     if world.is_main:
         _check_free_space(run, state)
-        save_yaml(config, run.config)
+        save_yaml(config, run.config, notes=[choice for choice in machine])
     if evaluator:
         evaluator.run = run
     if resume:
@@ -130,6 +132,8 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device) 
         fast = f" ({', '.join(state.fast_path)})" if state.fast_path else ""
         print(f"{'resuming' if resume else 'training'} {family.name} on {source.describe()} — "
               f"{config.train.steps} steps on {device}{processes}{fast} → {run.path}", flush=True)
+        for line in machine:
+            print(line, flush=True)
     logger = (RunLogger(run, config.train.steps, state.step, config.train.batch_size, config.train.progress)
               if world.is_main else SilentLogger())
     try:
@@ -140,6 +144,41 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device) 
     return TrainResult(run.path, state.step, completed, metrics)
 
 
+def _settle_machine(state: TrainingState, config: RunConfig, device: torch.device) -> list[str]:
+    """Choose the run's precision and CPU threads (training/hardware.py); the choices, in words."""
+    precision = choose_precision(config.train.precision, device, state.shape.kind)
+    state.precision = precision.value
+    lines = [precision.line("precision")]
+    if device.type == "cpu":
+        threads = choose_threads(config.train.threads, step_flops(state, config.train.batch_size))
+        apply_threads(threads.value)
+        lines.append(threads.line("threads"))
+    return lines
+
+
+def step_flops(state: TrainingState, batch_size: int) -> float | None:
+    """About the FLOPs of one training step: 3x (forward + backward) a G and a D forward per
+    sample; None for the 2-D MLPs. Counted on two samples in eval mode with a private RNG, so
+    the run's random stream and batch-norm statistics are untouched."""
+    if state.shape.kind == "points":
+        return None
+    from torch.utils.flop_counter import FlopCounterMode
+
+    family, nets = state.family, state.nets
+    rng = torch.Generator().manual_seed(0)
+    latents = torch.randn(2, family.latent_dim(state.shape), generator=rng).to(state.device)
+    was_training = nets.training
+    nets.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            conditions = family.sample_conditions(2, rng, nets[family.generator_key])
+            conditions = conditions.to(state.device) if conditions is not None else None
+            family.discriminate(nets, family.generate(nets, latents, conditions), conditions)
+    finally:
+        nets.train(was_training)
+    return 3 * 2 * counter.get_total_flops() / 2 * batch_size
+
+
 def sample(run_dir: str | Path, n: int, out: str | Path, seed: int = 0, device: str = "cpu") -> Path:
     """Write `n` samples of a run's generator (EMA when kept) to a .png grid or an .npz array."""
     out = Path(out)
@@ -147,8 +186,10 @@ def sample(run_dir: str | Path, n: int, out: str | Path, seed: int = 0, device: 
         raise UserError(f"--out must end in .png (a grid or scatter plot) or .npz (an array), got {out.name!r}.")
     if n < 1:
         raise UserError(f"--n must be at least 1, got {n}.")
-    loaded = load_generator(existing_run_dir(run_dir), resolve_device(device))
-    samples = draw(loaded.family, loaded.generator, loaded.shape, n, seed, resolve_device(device))
+    torch_device = resolve_device(device)
+    loaded = load_generator(existing_run_dir(run_dir), torch_device)
+    samples = draw(loaded.family, loaded.generator, loaded.shape, n, seed, torch_device,
+                   _sampling_precision(loaded, torch_device), show_progress=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npz":
         _save_npz(samples, out)
@@ -178,16 +219,29 @@ def evaluate(run_dir: str | Path | None = None, samples: str | Path | None = Non
     data_config = loaded.config.data if loaded else DataConfig(name=data or ref, root=data_root)
     wanted = parse_metrics(metrics, DEFAULT_IMAGE_METRICS + (("modes",) if data_config.name == "stacked-mnist" else ()))
     count = num_samples or (STACKED_SAMPLES if "modes" in wanted else IMAGE_SAMPLES)
-    if loaded:
-        images = to_uint8(draw(loaded.family, loaded.generator, loaded.shape, count, seed, torch_device))
+    def evaluator_for(size: tuple[int, int], channels: int) -> ImageEvaluator:
+        return ImageEvaluator(wanted, features, data_config, ref, size, channels, torch_device, inception_weights,
+                              classifier)
+
+    if loaded:  # the evaluator first: missing weights or classifier are reported before any sampling
+        evaluator = evaluator_for(loaded.shape.size, loaded.shape.channels)
+        images = to_uint8(draw(loaded.family, loaded.generator, loaded.shape, count, seed, torch_device,
+                               _sampling_precision(loaded, torch_device), show_progress=True))
     else:
         images = load_sample_file(samples)
-    evaluator = ImageEvaluator(wanted, features, data_config, ref, tuple(images.shape[-2:]), images.shape[1],
-                               torch_device, inception_weights, classifier)
-    results: dict[str, Any] = {"samples": len(images), "reference": ref, "features": features, **evaluator(images)}
+        evaluator = evaluator_for(tuple(images.shape[-2:]), images.shape[1])
+    results: dict[str, Any] = {"samples": len(images)}
+    if set(wanted) - {"modes"}:  # Stacked MNIST's mode count reads no reference set and no extractor's features
+        results.update(reference=ref, features=features)
+    results.update(evaluator(images))
     if run:
         write_metrics(run, {"images": {**results, "step": loaded.step, "generator": "ema" if loaded.ema else "raw"}})
     return results
+
+
+def _sampling_precision(loaded, device: torch.device) -> str:
+    """The precision the run's own setting gives on this device (bf16 on an AMX CPU for images)."""
+    return choose_precision(loaded.config.train.precision, device, loaded.shape.kind).value
 
 
 def _evaluate_points(run, loaded, num_samples, seed, device) -> dict[str, Any]:

@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="run folder (default runs/NNNNN-<model>-<data>)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     train.add_argument("--device", help="auto | cpu | cuda | cuda:N")
-    train.add_argument("--precision", help="fp32 | bf16")
+    train.add_argument("--precision", help="auto (default: bf16 on a GPU or an AMX CPU for image networks) | fp32 | bf16")
+    train.add_argument("--threads", help="CPU threads (default: OMP_NUM_THREADS, else chosen from the work and free cores)")
     train.add_argument("--compile", help="torch.compile: auto (on CUDA only) | off | default | reduce-overhead | "
                                          "max-autotune")
     train.add_argument("--seed", help="random seed")
@@ -146,7 +147,7 @@ def _train(args: argparse.Namespace) -> int:
         config_file=args.config, overrides=args.set, base_run=args.out if args.resume else None,
         model=args.model, data=args.data, steps=args.steps, batch_size=args.batch_size, image_size=args.image_size,
         out=args.out, device=args.device, precision=args.precision, seed=args.seed, data_root=args.data_root,
-        balancer_from=args.balancer_from, compile=args.compile)
+        balancer_from=args.balancer_from, compile=args.compile, threads=args.threads)
     if args.dry_run:
         import yaml
 

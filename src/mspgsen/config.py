@@ -108,10 +108,13 @@ class TrainConfig:
     batch_size: int = 128
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    precision: Literal["fp32", "bf16"] = "fp32"  # bf16 autocasts the forward passes
+    # bf16 autocasts the forward passes; auto: bf16 where the device has bf16 matrix units (a CUDA GPU,
+    # a CPU with AMX) and the networks are convolutional, fp32 elsewhere (training/hardware.py)
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    threads: int = 0  # CPU threads; 0: OMP_NUM_THREADS if set, else chosen from the work and the free cores
     # torch.compile of every network: auto = on CUDA only; off; or a torch.compile mode
     compile: Literal["auto", "off", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = "auto"
-    channels_last: bool = True  # channels-last memory format for convolutions on CUDA
+    channels_last: bool = True  # channels-last memory format for convolutions (oneDNN's and cuDNN's fastest)
     out: str | None = None  # run folder; default runs/NNNNN-<model>-<data>
     log_every: int = 50  # steps between indicator collection (progress bar, TensorBoard, controllers)
     sample_every: int = 500  # steps between sample grids / scatter plots
@@ -188,8 +191,10 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return loaded
 
 
-def save_yaml(config: RunConfig, path: Path) -> None:
-    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+def save_yaml(config: RunConfig, path: Path, notes: list[str] = ()) -> None:
+    """The config as YAML; `notes` (e.g. what `auto` settings chose on this machine) as comments on top."""
+    header = "".join(f"# {note}\n" for note in notes)
+    path.write_text(header + yaml.safe_dump(config.to_dict(), sort_keys=False))
 
 
 def parse_override(item: str) -> tuple[str, Any]:

@@ -11,10 +11,12 @@ from mspgsen.config import RunConfig, resolve
 from mspgsen.data.base import DataShape
 from mspgsen.errors import UserError
 from mspgsen.families import FAMILIES, Family
+from mspgsen.training.console import progress_bar
+from mspgsen.training.device import autocast
 from mspgsen.training.rundir import RunDir
 from mspgsen.training.snapshot import load_snapshot
 
-SAMPLE_BATCH = 1000
+SAMPLE_BATCH = {"cpu": 1000, "cuda": 4096}  # samples per generator call, by device type
 
 
 @dataclass
@@ -68,17 +70,25 @@ def load_networks(run: RunDir, device: torch.device | str = "cpu") -> LoadedNetw
 
 @torch.no_grad()
 def draw(family: Family, generator: nn.Module, shape: DataShape, n: int, seed: int,
-         device: torch.device | str) -> torch.Tensor:
-    """`n` samples from fixed-seed latents, in eval mode, without touching the global RNG."""
+         device: torch.device | str, precision: str = "fp32", show_progress: bool = False) -> torch.Tensor:
+    """`n` samples from fixed-seed latents, in eval mode, without touching the global RNG.
+
+    `precision` bf16 autocasts the generator (as in training); samples come back in fp32."""
+    device = torch.device(device)
     was_training = generator.training
     generator.eval()
     rng = torch.Generator().manual_seed(seed)
     latent_dim = family.latent_dim(shape)
+    batch = SAMPLE_BATCH.get(device.type, SAMPLE_BATCH["cpu"])
     chunks = []
-    for start in range(0, n, SAMPLE_BATCH):
-        latents = torch.randn(min(SAMPLE_BATCH, n - start), latent_dim, generator=rng).to(device)
-        conditions = family.sample_conditions(len(latents), rng, generator)
-        conditions = conditions.to(device) if conditions is not None else None
-        chunks.append(family.generate({family.generator_key: generator}, latents, conditions).float().cpu())
+    with progress_bar(n, "sampling", "sample", enabled=show_progress and n > batch) as bar:
+        for start in range(0, n, batch):
+            latents = torch.randn(min(batch, n - start), latent_dim, generator=rng).to(device)
+            conditions = family.sample_conditions(len(latents), rng, generator)
+            conditions = conditions.to(device) if conditions is not None else None
+            with autocast(device, precision):
+                samples = family.generate({family.generator_key: generator}, latents, conditions)
+            chunks.append(samples.float().cpu())
+            bar.update(len(latents))
     generator.train(was_training)
     return torch.cat(chunks)

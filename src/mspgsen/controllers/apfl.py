@@ -20,7 +20,7 @@ import math
 from typing import Any
 
 from mspgsen.config import RunConfig
-from mspgsen.controllers.base import Controller, quality_signal, register_controller
+from mspgsen.controllers.base import Controller, quality_signal, register_controller, run_progress
 from mspgsen.training.knobs import Knobs
 
 
@@ -29,8 +29,8 @@ class APFL(Controller):
     name = "apfl"
 
     def __init__(self, config: RunConfig):
+        super().__init__(config)
         self.cfg = config.train.apfl
-        self.total_steps = config.train.steps
         self.ticks = 0
         self.eta = 1.0  # the cumulative γ^(1/t) factor of eq. 8-9
         self.d_scale = 1.0  # the cut of a too-strong D's learning rate
@@ -39,12 +39,13 @@ class APFL(Controller):
         self.stalled_ticks = 0
         self.best_quality: float | None = None
 
-    def phase(self, step: int) -> str:
-        fraction = step / self.total_steps
+    def phase(self, fraction: float) -> str:
+        """early / middle / late by the share of the run done."""
         return "early" if fraction < self.cfg.early_fraction else "late" if fraction >= self.cfg.late_fraction else "middle"
 
     def act(self, step: int, indicators: dict[str, float], knobs: Knobs) -> dict[str, float]:
-        cfg, phase = self.cfg, self.phase(step)
+        fraction = run_progress(indicators, step, self.config)
+        cfg, phase = self.cfg, self.phase(fraction)
         self.ticks += 1
         self.eta *= cfg.lr_gamma ** (1.0 / self.ticks)
         step_lr = cfg.step_gamma ** (step // cfg.step_every) if cfg.step_every else 1.0
@@ -71,7 +72,7 @@ class APFL(Controller):
         fm_weight, noise_boost = self.fm_weight, self.noise_boost
         if phase == "late":
             fm_weight = max(fm_weight, cfg.late_fm)
-            remaining = max(0.0, 1.0 - (step / self.total_steps - cfg.late_fraction) / (1.0 - cfg.late_fraction))
+            remaining = max(0.0, 1.0 - (fraction - cfg.late_fraction) / (1.0 - cfg.late_fraction))
             noise_boost *= remaining  # annealed to nothing by the last step
         optimizers = [name.removeprefix("lr/") for name in indicators if name.startswith("lr/")]
         knobs.lr_factors[self.name] = {

@@ -31,6 +31,12 @@ class Controller:
         pass
 
 
+def run_progress(indicators: dict[str, float], step: int, config: RunConfig) -> float:
+    """How far the run is, in [0, 1]: the loop's `progress` indicator (steps or time limit, whichever
+    is further: training/progress.py); step / train.steps for a controller driven without the loop."""
+    return indicators.get("progress", step / config.train.steps)
+
+
 CONTROLLERS: Registry[type[Controller]] = Registry("controller")
 
 

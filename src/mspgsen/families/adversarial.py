@@ -29,6 +29,7 @@ class AdversarialConfig(FamilyConfig):
     d_norm: Literal["family", "batch", "layer", "none"] = "family"  # D's norm layers, likewise
     r1_weight: float = 0.0  # γ of the R1 penalty (γ/2)·E‖∇D(x)‖² on real samples; 0: off
     spectral_norm: Literal["family", "both", "g", "d", "none"] = "family"  # which sides get it; "family": its paper's
+    bias: bool = True  # biases in the conv layers; false gives pytorch/examples' DCGAN layout exactly
 
 
 class AdversarialFamily(Family):
@@ -47,7 +48,7 @@ class AdversarialFamily(Family):
         chosen = {side: getattr(cfg, side) for side in ("g_norm", "d_norm") if getattr(cfg, side) != "family"}
         if cfg.spectral_norm != "family":
             chosen.update(g_spectral=cfg.spectral_norm in ("both", "g"), d_spectral=cfg.spectral_norm in ("both", "d"))
-        return dataclasses.replace(self.net_spec, **chosen)
+        return dataclasses.replace(self.net_spec, bias=cfg.bias, **chosen)
 
     def build_networks(self, shape: DataShape) -> dict[str, nn.Module]:
         generator, discriminator = self.plain_networks(shape, self.latent_dim(shape))

@@ -44,19 +44,20 @@ class ConvGenerator(nn.Module):
         feature_sizes = sizes[:-1] or sizes  # images under 8 px: one stage at full size
         widths = stage_widths(width, len(feature_sizes))
         self.base = (widths[0], *feature_sizes[0])
-        self.project = spectral(nn.Linear(latent_dim, widths[0] * feature_sizes[0][0] * feature_sizes[0][1]),
-                                spec.g_spectral)
+        self.project = spectral(nn.Linear(latent_dim, widths[0] * feature_sizes[0][0] * feature_sizes[0][1],
+                                          bias=spec.bias), spec.g_spectral)
         self.project_act = nn.Sequential(norm2d(spec.g_norm, widths[0]), nn.ReLU())
         self.stages = nn.ModuleList(
             _Up(widths[i - 1], widths[i], feature_sizes[i], spec.g_spectral, norm2d(spec.g_norm, widths[i]), nn.ReLU(),
-                spec.up_kernel) for i in range(1, len(feature_sizes)))
+                spec.up_kernel, spec.bias) for i in range(1, len(feature_sizes)))
         self.attention_index = attention_stage(feature_sizes) if spec.attention else None
         self.attention = (attention_2d(widths[self.attention_index], spec.attention_heads, spec.g_spectral)
                           if self.attention_index is not None else None)
         if len(sizes) > 1:
-            self.to_image = _Up(widths[-1], shape.channels, sizes[-1], False, nn.Identity(), nn.Tanh(), spec.up_kernel)
+            self.to_image = _Up(widths[-1], shape.channels, sizes[-1], False, nn.Identity(), nn.Tanh(), spec.up_kernel,
+                                spec.bias)
         else:
-            self.to_image = nn.Sequential(nn.Conv2d(widths[-1], shape.channels, 3, padding=1), nn.Tanh())
+            self.to_image = nn.Sequential(nn.Conv2d(widths[-1], shape.channels, 3, padding=1, bias=spec.bias), nn.Tanh())
         if spec.dcgan_init:
             dcgan_init(self)
 
@@ -81,8 +82,8 @@ class ConvDiscriminator(nn.Module):
         in_channels = shape.channels
         for i, out_channels in enumerate(widths):
             downsample = min(size) >= 8
-            conv = nn.Conv2d(in_channels, out_channels, 4, 2, 1) if downsample else nn.Conv2d(
-                in_channels, out_channels, 3, 1, 1)
+            conv = nn.Conv2d(in_channels, out_channels, 4, 2, 1, bias=spec.bias) if downsample else nn.Conv2d(
+                in_channels, out_channels, 3, 1, 1, bias=spec.bias)
             size = (size[0] // 2, size[1] // 2) if downsample else size
             layers += [spectral(conv, spec.d_spectral), norm2d(spec.d_norm if i else "none", out_channels),
                        nn.LeakyReLU(0.2)]
@@ -91,7 +92,7 @@ class ConvDiscriminator(nn.Module):
                 attend_done = True
             in_channels = out_channels
         self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(in_channels * size[0] * size[1], 1)
+        self.head = nn.Linear(in_channels * size[0] * size[1], 1, bias=spec.bias)
         if spec.dcgan_init:
             dcgan_init(self)
 
@@ -103,9 +104,9 @@ class _Up(nn.Sequential):
     """ConvTranspose(4 or 3, stride 2) doubling the map, trimmed to an odd target size, then norm and act."""
 
     def __init__(self, in_channels: int, out_channels: int, size: tuple[int, int], sn: bool,
-                 norm: nn.Module, act: nn.Module, kernel: int = 4):
-        up = (nn.ConvTranspose2d(in_channels, out_channels, 4, 2, 1) if kernel == 4
-              else nn.ConvTranspose2d(in_channels, out_channels, 3, 2, 1, output_padding=1))
+                 norm: nn.Module, act: nn.Module, kernel: int = 4, bias: bool = True):
+        up = (nn.ConvTranspose2d(in_channels, out_channels, 4, 2, 1, bias=bias) if kernel == 4
+              else nn.ConvTranspose2d(in_channels, out_channels, 3, 2, 1, output_padding=1, bias=bias))
         super().__init__(spectral(up, sn), norm, act)
         self.size = size
 

@@ -16,3 +16,4 @@ class NetSpec:
     attention_heads: int = 0  # 0: SAGAN's single-head attention; N: N heads of 64 dims (seed 003)
     up_kernel: int = 4  # G's transposed convs: 4 (DCGAN) or 3 (seed 003's 3x3, stride 2)
     dcgan_init: bool = False  # N(0, 0.02) conv weights
+    bias: bool = True  # biases in the conv networks' layers (pytorch/examples' DCGAN has none)

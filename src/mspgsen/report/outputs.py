@@ -23,7 +23,8 @@ def write_preview(state: TrainingState, run: RunDir, source: DataSource, path: P
     run.samples.mkdir(exist_ok=True)
     path = path or run.samples / f"step-{state.step:07d}.png"
     count = PREVIEW_POINTS if state.shape.kind == "points" else PREVIEW_IMAGES
-    samples = draw(state.family, state.sampling_generator(), state.shape, count, PREVIEW_SEED, state.device)
+    samples = draw(state.family, state.sampling_generator(), state.shape, count, PREVIEW_SEED, state.device,
+                   state.precision)
     save_samples_figure(samples, path, source, f"{state.family.name} on {source.name}, step {state.step}")
     return path
 

@@ -1,4 +1,4 @@
-"""The fast path on a GPU: channels-last convolutions and torch.compile of every network.
+"""The fast path: channels-last convolutions and (on a GPU) torch.compile of every network.
 
 Both change how a step is computed, never what: weights, checkpoints and state-dict keys stay
 as in eager mode (`Module.compile()` compiles in place), so a run may be resumed with the fast
@@ -40,8 +40,9 @@ def compile_unavailable(device: torch.device) -> str | None:
 def speed_up(nets: nn.ModuleDict, device: torch.device, compile_setting: str, channels_last: bool) -> list[str]:
     """Apply the fast path to `nets` in place; what was done, in words, for the run's log."""
     done = []
-    if channels_last and device.type == "cuda" and _has_conv(nets):
-        nets.to(memory_format=torch.channels_last)  # cuDNN's fastest layout for bf16 convolutions
+    if channels_last and _has_conv(nets):
+        # cuDNN's and oneDNN's fastest layout: on an AMX CPU, dcgan's step ran 1.2x faster in it
+        nets.to(memory_format=torch.channels_last)
         done.append("channels-last")
     mode = compile_mode(compile_setting, device)
     if mode:

@@ -6,8 +6,8 @@ import math
 import time
 
 from torch.utils.tensorboard import SummaryWriter
-from tqdm import tqdm
 
+from mspgsen.training.console import progress_bar
 from mspgsen.training.rundir import RunDir
 
 PROGRESS_KEYS = ("D/adv", "G/adv", "D(x)", "D(G(z))", "img/s")
@@ -24,8 +24,7 @@ class RunLogger:
         self.stats_file = open(run.stats, "a")
         self.metrics_path = run.metrics_log
         self.controller_path = run.controller_log
-        self.bar = tqdm(total=total_steps, initial=start_step, disable=not show_progress, dynamic_ncols=True,
-                        unit="step")
+        self.bar = progress_bar(total_steps, "training", "step", start_step, show_progress)
         self.batch_size = batch_size
         self._tick_time, self._tick_step = time.perf_counter(), start_step
 

@@ -1,8 +1,6 @@
 """The one training loop. It knows phases, knobs and controllers; it never knows the family."""
 from __future__ import annotations
 
-import math
-import time
 from typing import Callable
 
 import torch
@@ -28,24 +26,27 @@ def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: Run
     ctx = StepContext(state.nets, state.knobs, state.stream, state.family.latent_dim(state.shape),
                       local_batch_size(train.batch_size, world), state.device, state.stats, world, state.wrapped)
     generator = state.nets[state.family.generator_key]
-    deadline = time.monotonic() + train.time_limit if train.time_limit > 0 else math.inf
+    progress = state.progress
+    progress.start()
     guard = DivergenceGuard(train.nan_lr_factor, train.max_rollbacks)
     guard.remember(state)
     stopping = False
     with GracefulStop() as stop:
         while state.step < train.steps:
             # agreed by every process, so all leave after the same step
-            stopping, out_of_time = world.any(stop.requested, time.monotonic() >= deadline)
+            # out of time when this step would end past the limit: it is the run's last
+            stopping, out_of_time = world.any(stop.requested, progress.out_of_time())
             if stopping:
                 break
-            run_step(state, phases, ctx, train.precision)
+            run_step(state, phases, ctx, state.precision)
             state.step += 1
             if state.ema:
                 state.ema.update(generator, state.step)
             logger.advance()
             last = state.step == train.steps or out_of_time
             if last and state.step < train.steps:
-                logger.event(state.step, f"time limit of {train.time_limit:g}s reached")
+                logger.event(state.step, f"time limit of {train.time_limit:g}s reached after "
+                                         f"{progress.elapsed():.0f}s of training")
             checkpoint_due = _due(state.step, train.checkpoint_every, last)
             if _due(state.step, train.log_every, last):
                 # A last step off the tick grid is logged without closing the window, so a run
@@ -66,6 +67,7 @@ def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: Run
                 logger.log_metrics(state.step, state.latest_metrics)
             if checkpoint_due and world.is_main:
                 save_run(state, run, config)
+            progress.mark_step()
             if last:
                 break
         if stopping:
@@ -105,6 +107,7 @@ def tick(state: TrainingState, logger: RunLogger, guard: DivergenceGuard | None 
         return False
     indicators.update({f"lr/{name}": state.knobs.lr(name, lr) for name, lr in state.base_lrs.items()})
     indicators.update({f"eval/{name}": value for name, value in state.latest_metrics.items()})
+    indicators["progress"] = state.progress.fraction(state.step)  # what every schedule reads
     if regular:
         indicators.update(state.trends.update(indicators))
     for controller in state.controllers if regular else ():

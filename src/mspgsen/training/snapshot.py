@@ -16,7 +16,10 @@ from mspgsen.training.state import TrainingState
 
 def save_run(state: TrainingState, run: RunDir, config: RunConfig) -> None:
     info = {"step": state.step}
-    save_state(run.checkpoint, {**state.state_dict(), "controllers": state.controller_states()}, info)
+    # training time goes in the checkpoint but not in state_dict: a divergence rollback restores
+    # the weights, never the clock
+    save_state(run.checkpoint, {**state.state_dict(), "controllers": state.controller_states(),
+                                "progress": state.progress.state_dict()}, info)
     save_snapshot(state, run.snapshot, config)
 
 
@@ -33,6 +36,7 @@ def resume_run(state: TrainingState, run: RunDir) -> None:
     saved = load_state(run.checkpoint, state.device)
     state.load_state_dict(saved)
     state.load_controller_states(saved.get("controllers", {}))
+    state.progress.load_state_dict(saved.get("progress", {}))
 
 
 def load_snapshot(run: RunDir) -> tuple[DataShape, dict[str, Any], dict[str, str]]:

@@ -15,6 +15,7 @@ from mspgsen.training.ema import EMA
 from mspgsen.training.fast import speed_up
 from mspgsen.training.knobs import Knobs
 from mspgsen.training.optim import build_optimizer
+from mspgsen.training.progress import TrainingProgress
 from mspgsen.training.seeding import capture_rng, restore_rng
 from mspgsen.training.stats import StatsCollector
 from mspgsen.training.trends import Trends
@@ -43,6 +44,9 @@ class TrainingState:
         self.stats = StatsCollector(world.mean)  # averaged over the processes (as is, in one)
         self.trends = Trends()
         self.step = 0
+        self.progress = TrainingProgress(config.train.steps, config.train.time_limit)
+        # the autocast precision of the steps; `auto` is settled by the caller (training/hardware.py)
+        self.precision = config.train.precision if config.train.precision != "auto" else "fp32"
         self.latest_metrics: dict[str, float] = {}  # the last periodic evaluation, for controllers
         self.best: dict[str, float] = {}  # the best periodic evaluation so far and its step
 
