@@ -132,9 +132,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--workers", type=int, default=0, help="DataLoader workers (the example's default is 2)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--outf", default="reference-out", help="where the sample grids and weights go")
     args = parser.parse_args()
     import torchvision.transforms as transforms
+    import torchvision.utils as vutils
 
+    Path(args.outf).mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
     torch.manual_seed(args.seed)
     transform = transforms.Compose([transforms.Resize(args.image_size), transforms.ToTensor(),
@@ -142,15 +145,23 @@ def main() -> None:
     loader = torch.utils.data.DataLoader(MNISTImages(Path(args.data_root), transform), batch_size=args.batch_size,
                                          shuffle=True, num_workers=args.workers, drop_last=True)
     model = ReferenceDCGAN(args.image_size, nc=1)
+    fixed_noise = torch.randn(args.batch_size, model.nz, 1, 1)
     done = 0
     while done < args.steps:
         for real, _ in loader:
             loss_d, loss_g = model.step(real)
+            if done % 100 == 0:  # the example's sample grids, every 100 iterations from the first
+                vutils.save_image(real, f"{args.outf}/real_samples.png", normalize=True)
+                with torch.no_grad():
+                    fake = model.G(fixed_noise)
+                vutils.save_image(fake, f"{args.outf}/fake_samples_step_{done:03d}.png", normalize=True)
             done += 1
             if done % 10 == 0 or done == args.steps:
                 print(f"[{done}/{args.steps}] Loss_D: {loss_d:.4f} Loss_G: {loss_g:.4f}", flush=True)
             if done == args.steps:
                 break
+    torch.save(model.G.state_dict(), f"{args.outf}/netG.pth")  # the example saves both nets per epoch
+    torch.save(model.D.state_dict(), f"{args.outf}/netD.pth")
     print(f"reference DCGAN: {args.steps} steps in {time.perf_counter() - began:.1f} s")
 
 

@@ -17,6 +17,14 @@ Times with CUDA events after warm-up on a GPU (host clock on CPU) and reports th
 several timed windows; the speed-up column is against eager-fp32 of the same family and size.
 
     python benchmarks/throughput.py --device cuda --families dcgan,sagan --sizes 32,64 --batch-size 256
+
+With --against-reference it races pytorch/examples' DCGAN instead (benchmarks/reference_dcgan.py,
+fp32 eager, as a user runs it) against our dcgan built to the same architecture
+(`model.bias=false`: equal parameter counts, checked), ours at fp32 and at `--precision auto`,
+in interleaved windows (reference, ours, reference, ours, ...) so that a drift in the machine's
+speed hits both alike:
+
+    python benchmarks/throughput.py --against-reference --sizes 32,64 --batch-size 64
 """
 from __future__ import annotations
 
@@ -29,6 +37,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from mspgsen.config import resolve
+from mspgsen.training.hardware import amx_available, choose_precision
 from mspgsen.data.images import ImageTensorSource
 from mspgsen.families import FAMILIES
 from mspgsen.training.device import resolve_device
@@ -63,6 +72,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=10, help="steps per timed window")
     parser.add_argument("--windows", type=int, default=5, help="timed windows; the median is reported")
     parser.add_argument("--set", action="append", default=[], help="config overrides, e.g. model.width=32")
+    parser.add_argument("--against-reference", action="store_true",
+                        help="race pytorch/examples' DCGAN (fp32, eager) against our dcgan at the same architecture")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     return parser.parse_args()
 
 
@@ -153,9 +165,68 @@ def _median_seconds(work, device: torch.device, repeats: int = 10) -> float:
     return statistics.median(times)
 
 
+def race_reference(args, device: torch.device) -> None:
+    """Images/s of the reference DCGAN and of ours (fp32 and auto precision), interleaved windows."""
+    import sys
+    from pathlib import Path as FilePath
+
+    sys.path.insert(0, str(FilePath(__file__).parent))
+    from reference_dcgan import ReferenceDCGAN
+
+    auto = choose_precision("auto", device, "images")
+    rows = []
+    for size in map(int, args.sizes.split(",")):
+        torch.manual_seed(0)
+        reference = ReferenceDCGAN(size, nc=3, device=str(device))
+        real = torch.rand(args.batch_size, 3, size, size, device=device) * 2 - 1
+        overrides = ["model.bias=false", "train.compile=off", *args.set]
+        ours, phases, ctx = build("dcgan", size, args.batch_size, device, Path("fp32", "off", True), overrides)
+        ours_g = sum(p.numel() for p in ours.nets["G"].parameters())
+        ours_d = sum(p.numel() for p in ours.nets["D"].parameters())
+        if (ours_g, ours_d) != reference.parameter_counts():
+            raise SystemExit(f"parameter counts differ at {size}: ours {(ours_g, ours_d)}, "
+                             f"reference {reference.parameter_counts()}")
+        contenders = {"reference fp32": lambda: reference.step(real),
+                      "ours fp32": lambda: run_step(ours, phases, ctx, "fp32"),
+                      f"ours auto ({auto.value})": lambda: run_step(ours, phases, ctx, auto.value)}
+        seconds = {name: [] for name in contenders}
+        for work in contenders.values():
+            for _ in range(args.warmup):
+                work()
+        for _ in range(args.windows):
+            for name, work in contenders.items():
+                began = time.perf_counter()
+                for _ in range(args.steps):
+                    work()
+                ours.stats.collect()  # drains pending values (a host sync)
+                seconds[name].append((time.perf_counter() - began) / args.steps)
+        base = statistics.median(seconds["reference fp32"])
+        for name, values in seconds.items():
+            per_step = statistics.median(values)
+            rows.append((size, name, args.batch_size / per_step, base / per_step, min(values), max(values)))
+            print(f"{size} {name}: {args.batch_size / per_step:.0f} images/s", flush=True)
+        params = f"G {ours_g / 1e6:.3f}M, D {ours_d / 1e6:.3f}M (equal in both)"
+        rows.append((size, params, None, None, None, None))
+    print(f"\nCPU: {'AMX bf16 present' if amx_available() else 'no AMX'}, {torch.get_num_threads()} threads, torch "
+          f"{torch.__version__}; batch {args.batch_size}; median of {args.windows} interleaved windows of "
+          f"{args.steps} steps after {args.warmup} warm-up steps; auto chose {auto.value} ({auto.reason})\n")
+    print("| size | contender | images/s | x reference | ms/step min-max |")
+    print("| --- | --- | --- | --- | --- |")
+    for size, name, rate, ratio, low, high in rows:
+        if rate is None:
+            print(f"| {size}x{size} | parameters: {name} | | | |")
+            continue
+        print(f"| {size}x{size} | {name} | {rate:.0f} | {ratio:.2f} | {1000 * low:.0f}-{1000 * high:.0f} |")
+
+
 def main() -> None:
     args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
+    if args.against_reference:
+        race_reference(args, device)
+        return
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
     peak, bandwidth = matmul_rate(device), copy_bandwidth(device)
     paths = args.paths.split(",")

@@ -56,7 +56,8 @@ def test_two_processes_train_checkpoint_once_and_resume(tmp_path):
 @pytest.mark.parametrize("data", ["ring8", "images"])
 def test_two_processes_equal_one_with_the_same_global_batch(tmp_path, tiny_images, data):
     data = str(tiny_images) if data == "images" else data
-    common = ["--model", "dcgan", "--data", data, "--batch-size", "16", "--steps", "12",
+    # fp32: bf16 (auto on an AMX CPU) rounds the two splits of the batch differently, beyond the tolerance
+    common = ["--model", "dcgan", "--data", data, "--batch-size", "16", "--steps", "12", "--precision", "fp32",
               *sets(*TINY, *NO_BATCH_NORM, "model.optim_g.lr=1e-3", "model.optim_d.lr=1e-3", "train.checkpoint_every=12")]
     torchrun(tmp_path, *common, "--out", str(tmp_path / "two"))
     torchrun(tmp_path, *common, "--out", str(tmp_path / "one"), processes=1)

@@ -20,6 +20,7 @@ from mspgsen.data.paths import cache_dir
 from mspgsen.errors import UserError
 from mspgsen.nn.classifier import ImageClassifier
 from mspgsen.training.checkpoint import atomic_write, read_metadata
+from mspgsen.training.console import progress_bar
 
 
 @dataclass
@@ -54,13 +55,20 @@ def train_classifier(config: DataConfig, epochs: int = 3, batch_size: int = 128,
     stream = train_set.stream(batch_size, seed, torch.device(device))
     started = time.perf_counter()
     model.train()
-    for _ in range(steps):
-        batch = stream.next()
-        loss = F.cross_entropy(model(batch.x), batch.y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
+    with progress_bar(steps, f"classifier on {train_set.name}", "step") as bar:
+        for step in range(steps):
+            batch = stream.next()
+            logits = model(batch.x)
+            loss = F.cross_entropy(logits, batch.y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            bar.update(1)
+            if step % 50 == 0:  # one host sync now and then, for the figures a user watches
+                accuracy = (logits.argmax(1) == batch.y).float().mean()
+                bar.set_postfix_str(f"epoch {1 + step * epochs // steps}/{epochs}  loss {loss.item():.3f}  "
+                                    f"batch accuracy {100 * accuracy.item():.1f}%")
     accuracy = test_accuracy(model, test_set, device)
     log(f"classifier on {train_set.name}: {epochs} epochs in {time.perf_counter() - started:.0f}s, "
         f"test accuracy {100 * accuracy:.2f}%")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mspgsen.errors import UserError
+from mspgsen.training.console import progress_bar
 
 CONTROLLER_COMPONENTS = ("apfl", "balance")
 DEFAULT_COMPONENTS = {"mspgsen": ("dema", "gctdrn", "afe", "apfl", "balance")}
@@ -147,11 +148,18 @@ def run_variants(variants: list[Variant], model: str, data: str, seeds: int, ste
              "num_samples": num_samples, "threads": 1 if workers > 1 else 0}
             for v in variants for seed in range(seeds)]
     _check_config(jobs[0])  # a bad key or data set fails here, once, before any training
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            runs = list(pool.map(run_variant, jobs))
-    else:
-        runs = [run_variant(job) for job in jobs]
+    with progress_bar(len(jobs), f"{out.name}: runs", "run") as bar:
+        if workers > 1:
+            with ProcessPoolExecutor(workers) as pool:
+                runs = []
+                for run in pool.map(run_variant, jobs):
+                    runs.append(run)
+                    bar.update(1)
+        else:
+            runs = []
+            for job in jobs:
+                runs.append(run_variant(job))
+                bar.update(1)
     (out / "runs.json").write_text(json.dumps(runs, indent=1))
     return runs, out
 
@@ -164,15 +172,12 @@ def _check_config(job: dict[str, Any]) -> None:
 
 def run_variant(job: dict[str, Any]) -> dict[str, Any]:
     """Train one (variant, seed) and measure it; runs in a worker process when there are several."""
-    import torch
-
-    if job["threads"]:
-        torch.set_num_threads(job["threads"])
     from mspgsen import api
 
+    threads = [f"train.threads={job['threads']}"] if job["threads"] else []
     config = api.configure(model=job["model"], data=job["data"], data_root=job["data_root"], seed=job["seed"],
                            steps=job["steps"], batch_size=job["batch_size"], device=job["device"], out=job["out"],
-                           overrides=["train.progress=false", *job["overrides"]])
+                           overrides=["train.progress=false", *threads, *job["overrides"]])
     result = api.train(config)
     if result.metrics is not None:  # 2-D points: the mode metrics of the finished run
         measured = dict(result.metrics)

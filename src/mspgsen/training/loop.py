@@ -34,8 +34,8 @@ def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: Run
     with GracefulStop() as stop:
         while state.step < train.steps:
             # agreed by every process, so all leave after the same step
-            # out of time when this step would end past the limit: it is the run's last
-            stopping, out_of_time = world.any(stop.requested, progress.out_of_time())
+            # out of time: this step is the last that ends within the time limit
+            stopping, out_of_time = world.any(stop.requested, progress.last_step_due())
             if stopping:
                 break
             run_step(state, phases, ctx, state.precision)

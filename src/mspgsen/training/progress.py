@@ -47,12 +47,13 @@ class TrainingProgress:
                 (1 - STEP_TIME_SMOOTHING) * self.step_seconds + STEP_TIME_SMOOTHING * took)
         self._last_mark = now
 
-    def out_of_time(self) -> bool:
-        """True when one more step would end past the time limit: the run stops within one step
-        of it, before it rather than after."""
+    def last_step_due(self) -> bool:
+        """True when the step about to run is the last that fits: the one after it would end past
+        the time limit. So a run ends within one step of its limit, and before it where the
+        step-time estimate holds."""
         if self.time_limit <= 0:
             return False
-        return self.elapsed() + (self.step_seconds or 0.0) >= self.time_limit
+        return self.elapsed() + 2 * (self.step_seconds or 0.0) >= self.time_limit
 
     def seconds_left(self, step: int) -> float:
         """Estimated seconds to the end of the run (the time limit or the steps, whichever is first)."""
