@@ -42,7 +42,7 @@ def test_key_of_another_family_is_unknown():
     ("train.steps=0", "must be at least 1"),
     ("train.precision=fp8", "must be one of auto, fp32, bf16"),
     ("model.optim_g.betas=0.5", "needs 2 values"),
-    ("model.ema_decay=1.5", r"ema_decay must be in \[0, 1\)"),
+    ("model.ema_decay=1.5", r"ema_decay. must be in \[0, 1\)"),
 ])
 def test_bad_values_get_clear_messages(override, message):
     with pytest.raises(UserError, match=message):

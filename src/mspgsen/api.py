@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from mspgsen.experiments import AblationResult, ablate, sweep  # noqa: F401  (part of the API)
-from mspgsen.config import DataConfig, RunConfig, load_yaml, resolve, save_yaml
+from mspgsen.config import DataConfig, RunConfig, config_keys, load_yaml, resolve, save_yaml
 from mspgsen.diagnose import diagnose  # noqa: F401  (part of the API)
 from mspgsen.reconstruct import interpolation_grid, reconstruct  # noqa: F401  (part of the API)
 from mspgsen.controllers import build_controllers
@@ -42,18 +42,10 @@ from mspgsen.training.state import TrainingState
 DEFAULT_IMAGE_METRICS = ("fid", "is", "kid", "prc")
 IMAGE_SAMPLES = 10_000  # generated images per image evaluation unless --n says otherwise
 STACKED_SAMPLES = 26_000  # the Stacked MNIST protocol (VEEGAN, PacGAN)
-# Flags of `configure` and the config keys they set.
-FLAG_KEYS = {
-    "model": "model.name", "data": "data.name", "data_root": "data.root", "image_size": "data.image_size",
-    "steps": "train.steps", "batch_size": "train.batch_size", "seed": "train.seed", "device": "train.device",
-    "precision": "train.precision", "out": "train.out", "balancer_from": "train.balance.load_from",
-    "compile": "train.compile", "threads": "train.threads",
-}
-# What may differ between a run and its resumption; everything else must match the saved config.
-RESUMABLE_KEYS = {"train.steps", "train.time_limit", "train.device", "train.precision", "train.log_every",
-                  "train.sample_every", "train.checkpoint_every", "train.eval_samples", "train.eval_every",
-                  "train.eval_n", "train.progress", "train.out", "data.root", "train.nan_lr_factor",
-                  "train.max_rollbacks", "train.compile", "train.channels_last", "train.threads"}
+# Flags of `configure` and the config keys they set, and what may differ between a run and its
+# resumption: both declared on the config's fields (config.setting).
+FLAG_KEYS = {flag: key for key, flag in config_keys("flag").items()}
+RESUMABLE_KEYS = set(config_keys("resumable"))
 
 
 @dataclass

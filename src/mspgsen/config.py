@@ -19,11 +19,27 @@ import yaml
 from mspgsen.errors import UserError
 
 
+def setting(default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING, low: float = 0,
+            low_open: bool = False, high: float | None = None, high_open: bool = False, resumable: bool = False,
+            flag: str | None = None) -> Any:
+    """A config field with its rules, read by validation, `--resume` and the API's flags.
+
+    Every number must lie in [low, high] (open ends by `low_open` / `high_open`); `low` is 0
+    unless said, so a plain number field needs no declaration to refuse a negative. `resumable`
+    keys may differ between a run and its resumption; `flag` names the `configure()` keyword
+    (and CLI option) that sets the key."""
+    metadata = {"low": low, "low_open": low_open, "high": high, "high_open": high_open, "resumable": resumable,
+                "flag": flag}
+    if factory is not dataclasses.MISSING:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
 @dataclass
 class OptimizerConfig:
     name: Literal["adam", "adamw", "rmsprop"] = "adam"
-    lr: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)  # Adam/AdamW only
+    lr: float = setting(2e-4, low_open=True)
+    betas: tuple[float, float] = setting((0.5, 0.999), high=1, high_open=True)  # Adam/AdamW only
     weight_decay: float = 0.0
 
 
@@ -31,54 +47,54 @@ class OptimizerConfig:
 class FamilyConfig:
     """Keys every family has; a family subclasses this to change defaults and add its own."""
 
-    name: str = "dcgan"
-    latent_dim: int | None = None  # None: 100 for images, 8 for 2-D points
-    width: int = 64  # channels of the widest-resolution conv stage (DCGAN's ngf/ndf)
-    mlp_width: int = 128  # hidden units of the MLP networks used on 2-D points
-    mlp_depth: int = 3  # hidden layers of those MLPs
-    n_critic: int = 1  # discriminator steps per generator step
+    name: str = setting("dcgan", flag="model")
+    latent_dim: int | None = setting(None, low=1)  # None: 100 for images, 8 for 2-D points
+    width: int = setting(64, low=1)  # channels of the widest-resolution conv stage (DCGAN's ngf/ndf)
+    mlp_width: int = setting(128, low=1)  # hidden units of the MLP networks used on 2-D points
+    mlp_depth: int = setting(3, low=1)  # hidden layers of those MLPs
+    n_critic: int = setting(1, low=1)  # discriminator steps per generator step
     optim_g: OptimizerConfig = field(default_factory=OptimizerConfig)
     optim_d: OptimizerConfig = field(default_factory=OptimizerConfig)
-    ema_decay: float = 0.999  # EMA of generator weights; 0 turns it off
+    ema_decay: float = setting(0.999, high=1, high_open=True)  # EMA of generator weights; 0 turns it off
 
 
 @dataclass
 class DataConfig:
-    name: str = "grid25"  # a data set (see `mspgsen list`), a folder of images or an .npz file
-    root: str | None = None  # where named data sets live; default $MSPGSEN_DATA, else ./data
+    name: str = setting("grid25", flag="data")  # a data set (see `mspgsen list`), a folder of images or an .npz file
+    root: str | None = setting(None, resumable=True, flag="data_root")  # where named sets live; default $MSPGSEN_DATA, else ./data
     download: bool = True  # let torchvision fetch a named set whose files are missing
     split: Literal["train", "test"] = "train"
-    image_size: str | None = None  # "S" or "HxW"; default: the source's own size
+    image_size: str | None = setting(None, flag="image_size")  # "S" or "HxW"; default: the source's own size
     resize: Literal["resize-crop", "resize", "center-crop"] = "resize-crop"
     channels: int | None = None  # 1 or 3; default: the source's own
     on_corrupt: Literal["error", "skip"] = "error"  # what an unreadable image does
-    limit: int | None = None  # keep only the first N images (quick experiments)
-    std: float | None = None  # 2-D mixtures: std of each Gaussian (ring8 0.01, grid25 0.05)
-    radius: float | None = None  # ring8: radius of the circle of centres (1)
-    spacing: float | None = None  # grid25: distance between neighbouring centres (2)
-    size: int | None = None  # 2-D mixtures: a fixed training set of this many points; default: fresh every batch
+    limit: int | None = setting(None, low=1)  # keep only the first N images (quick experiments)
+    std: float | None = setting(None, low_open=True)  # 2-D mixtures: std of each Gaussian (ring8 0.01, grid25 0.05)
+    radius: float | None = setting(None, low_open=True)  # ring8: radius of the circle of centres (1)
+    spacing: float | None = setting(None, low_open=True)  # grid25: distance between neighbouring centres (2)
+    size: int | None = setting(None, low=1)  # 2-D mixtures: a fixed training set of this many points; default: fresh every batch
 
 
 @dataclass
 class APFLConfig:
     """The APFL feedback loop (seed 001, eq. 8-14); read by the `apfl` controller."""
 
-    early_fraction: float = 0.1  # share of the run in the early phase (simplified D feedback)
-    late_fraction: float = 0.7  # the late phase (regularisation, noise annealing) starts here
+    early_fraction: float = setting(0.1, high=1)  # share of the run in the early phase (simplified D feedback)
+    late_fraction: float = setting(0.7, high=1)  # the late phase (regularisation, noise annealing) starts here
     early_noise: float = 0.1  # instance-noise floor in the early phase
-    lr_gamma: float = 0.99  # eq. 8-9: lr ← lr·γ^(1/t) at tick t
+    lr_gamma: float = setting(0.99, low_open=True, high=1)  # eq. 8-9: lr ← lr·γ^(1/t) at tick t
     step_every: int = 0  # StepLR: multiply the lr by step_gamma every this many steps; 0: off
-    step_gamma: float = 0.5
+    step_gamma: float = setting(0.5, low_open=True, high=1)
     d_strong_accuracy: float = 0.9  # D's mean accuracy above this: D is too strong
     d_weak_accuracy: float = 0.55  # below this: D is too weak, its lr is restored towards the base
-    d_lr_factor: float = 0.8  # how much a too-strong D's lr is cut per tick (floor: min_lr_scale)
-    min_lr_scale: float = 0.05
+    d_lr_factor: float = setting(0.8, low_open=True, high=1)  # how much a too-strong D's lr is cut per tick (floor: min_lr_scale)
+    min_lr_scale: float = setting(0.05, low_open=True, high=1)
     noise_step: float = 0.02  # instance noise added per tick while D is too strong
     max_noise: float = 0.3
     g_stall_ticks: int = 4  # ticks without a falling G loss (and no better metric) make a stall
     fm_step: float = 0.5  # L_FM weight added per stalled tick
     fm_max: float = 5.0
-    fm_decay: float = 0.9  # L_FM weight multiplied by this per tick once G moves again
+    fm_decay: float = setting(0.9, high=1)  # L_FM weight multiplied by this per tick once G moves again
     late_fm: float = 1.0  # L_FM floor in the late phase (feature matching as regulariser)
 
 
@@ -86,52 +102,60 @@ class APFLConfig:
 class BalanceConfig:
     """The DQN balancer (seed 001, BALANCE); read by the `balance` controller."""
 
-    target_accuracy: float = 0.7  # reward peaks when D's mean accuracy is here
+    target_accuracy: float = setting(0.7, high=1)  # reward peaks when D's mean accuracy is here
     quality_weight: float = 1.0  # weight of the quality term of the reward
-    hidden: int = 64  # Q-network width
-    gamma: float = 0.9  # discount
-    lr: float = 1e-3
-    batch_size: int = 32  # replay minibatch
-    replay_size: int = 10_000
-    target_sync: int = 50  # learning updates between target-network copies
-    epsilon_start: float = 1.0
-    epsilon_end: float = 0.05
+    hidden: int = setting(64, low=1)  # Q-network width
+    gamma: float = setting(0.9, high=1)  # discount
+    lr: float = setting(1e-3, low_open=True)
+    batch_size: int = setting(32, low=1)  # replay minibatch
+    replay_size: int = setting(10_000, low=1)
+    target_sync: int = setting(50, low=1)  # learning updates between target-network copies
+    epsilon_start: float = setting(1.0, high=1)
+    epsilon_end: float = setting(0.05, high=1)
     epsilon_decay: int = 0  # ticks over which ε falls linearly; 0: the first 30% of the run's ticks
-    lr_factor: float = 1.25  # what lr up / down multiply or divide by
+    lr_factor: float = setting(1.25, low=1)  # what lr up / down multiply or divide by
     max_extra_steps: int = 3  # cap on extra D or G steps per step
-    load_from: str | None = None  # a run whose balancer (weights and replay) to start from
+    load_from: str | None = setting(None, flag="balancer_from")  # a run whose balancer (weights and replay) to start from
 
 
 @dataclass
 class TrainConfig:
-    steps: int = 3000  # generator updates
-    batch_size: int = 128
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    steps: int = setting(3000, low=1, resumable=True, flag="steps")  # generator updates
+    batch_size: int = setting(128, low=1, flag="batch_size")
+    seed: int = setting(0, flag="seed")
+    device: str = setting("auto", resumable=True, flag="device")  # auto | cpu | cuda | cuda:N
     # bf16 autocasts the forward passes; auto: bf16 where the device has bf16 matrix units (a CUDA GPU,
     # a CPU with AMX) and the networks are convolutional, fp32 elsewhere (training/hardware.py)
-    precision: Literal["auto", "fp32", "bf16"] = "auto"
-    threads: int = 0  # CPU threads; 0: OMP_NUM_THREADS if set, else chosen from the work and the free cores
+    precision: Literal["auto", "fp32", "bf16"] = setting("auto", resumable=True, flag="precision")
+    # CPU threads; 0: OMP_NUM_THREADS if set, else chosen from the work and the free cores
+    threads: int = setting(0, resumable=True, flag="threads")
     # torch.compile of every network: auto = on CUDA only; off; or a torch.compile mode
-    compile: Literal["auto", "off", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = "auto"
-    channels_last: bool = True  # channels-last memory format for convolutions (oneDNN's and cuDNN's fastest)
-    out: str | None = None  # run folder; default runs/NNNNN-<model>-<data>
-    log_every: int = 50  # steps between indicator collection (progress bar, TensorBoard, controllers)
-    sample_every: int = 500  # steps between sample grids / scatter plots
-    checkpoint_every: int = 1000  # steps between resume checkpoints
-    eval_samples: int = 2500  # samples for the 2-D mode metrics at the end of a run
-    eval_every: int = 0  # steps between evaluations during training (metrics.jsonl, best.safetensors); 0: none
-    eval_n: int = 2000  # samples per periodic evaluation (cheap; `mspgsen evaluate` for the full protocol)
+    compile: Literal["auto", "off", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = \
+        setting("auto", resumable=True, flag="compile")
+    # channels-last memory format for convolutions (oneDNN's and cuDNN's fastest)
+    channels_last: bool = setting(True, resumable=True)
+    out: str | None = setting(None, resumable=True, flag="out")  # run folder; default runs/NNNNN-<model>-<data>
+    # steps between indicator collection (progress bar, TensorBoard, controllers)
+    log_every: int = setting(50, low=1, resumable=True)
+    sample_every: int = setting(500, low=1, resumable=True)  # steps between sample grids / scatter plots
+    checkpoint_every: int = setting(1000, low=1, resumable=True)  # steps between resume checkpoints
+    eval_samples: int = setting(2500, low=1, resumable=True)  # samples for the 2-D mode metrics at the end of a run
+    # steps between evaluations during training (metrics.jsonl, best.safetensors); 0: none
+    eval_every: int = setting(0, resumable=True)
+    eval_n: int = setting(2000, low=1, resumable=True)  # samples per periodic evaluation (`mspgsen evaluate` for the full protocol)
     eval_metrics: str = "fid"  # images: comma-separated fid,is,kid,prc,modes (points: always the mode metrics)
     eval_features: Literal["inception", "classifier"] = "inception"  # feature extractor of periodic image metrics
     eval_ref: str = "train"  # reference images: train, test, or a folder / .npz
     controllers: list[str] = field(default_factory=list)  # training controllers, by name
     apfl: APFLConfig = field(default_factory=APFLConfig)
     balance: BalanceConfig = field(default_factory=BalanceConfig)
-    nan_lr_factor: float = 0.5  # a NaN/Inf rolls back to the last healthy tick and multiplies the lrs by this
-    max_rollbacks: int = 3  # NaN/Inf rollbacks in a row (no healthy tick between) before the run stops
-    time_limit: float = 0.0  # seconds of training after which the run ends as if its steps were done; 0: none
-    progress: bool = True  # show a progress bar
+    # a NaN/Inf rolls back to the last healthy tick and multiplies the lrs by this
+    nan_lr_factor: float = setting(0.5, low_open=True, high=1, resumable=True)
+    # NaN/Inf rollbacks in a row (no healthy tick between) before the run stops
+    max_rollbacks: int = setting(3, resumable=True)
+    # seconds of training (across resumes) after which the run ends as if its steps were done; 0: none
+    time_limit: float = setting(0.0, resumable=True)
+    progress: bool = setting(True, resumable=True)  # show a progress bar (plain lines when not on a terminal)
 
 
 @dataclass
@@ -142,13 +166,6 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(dataclasses.asdict(self))
-
-
-POSITIVE_KEYS = {
-    "train.steps", "train.batch_size", "train.log_every", "train.sample_every",
-    "train.checkpoint_every", "train.eval_samples", "train.eval_n", "model.width", "model.mlp_width",
-    "model.mlp_depth", "model.n_critic", "model.latent_dim", "data.limit", "data.size",
-}
 
 
 def resolve(sources: list[dict[str, Any]], overrides: list[str] = ()) -> RunConfig:
@@ -172,7 +189,9 @@ def resolve(sources: list[dict[str, Any]], overrides: list[str] = ()) -> RunConf
         data=from_mapping(DataConfig, raw.get("data") or {}, "data"),
         train=from_mapping(TrainConfig, raw.get("train") or {}, "train"),
     )
-    _check_positive(config)
+    check_ranges(config.model, "model")
+    check_ranges(config.data, "data")
+    check_ranges(config.train, "train")
     return config
 
 
@@ -296,23 +315,63 @@ def _unknown_key(key: str, valid: list[str], prefix: str) -> None:
     raise UserError(f"unknown config key {full!r}.{hint} Valid keys {where}: {', '.join(valid)}.")
 
 
-def _check_positive(config: RunConfig) -> None:
-    for key in POSITIVE_KEYS:
-        section, name = key.split(".")
-        value = getattr(getattr(config, section), name)
-        if value is not None and value < 1:
-            raise UserError(f"config key {key!r} must be at least 1, got {value}.")
-    for name in (f.name for f in fields(config.model) if f.name.endswith("_weight")):
-        # a loss weight below 0 turns its term into something to maximise: never what a user means
-        if getattr(config.model, name) < 0:
-            raise UserError(f"model.{name} weights a loss term and must be 0 (off) or more, "
-                            f"got {getattr(config.model, name)}.")
-    if not 0 <= config.model.ema_decay < 1:
-        raise UserError(f"model.ema_decay must be in [0, 1), got {config.model.ema_decay}.")
-    if not 0 < config.train.nan_lr_factor <= 1:
-        raise UserError(f"train.nan_lr_factor must be in (0, 1], got {config.train.nan_lr_factor}.")
-    if config.train.max_rollbacks < 0:
-        raise UserError(f"train.max_rollbacks must be 0 or more, got {config.train.max_rollbacks}.")
+def check_ranges(section: Any, prefix: str) -> None:
+    """Every number of a config section (and its sub-sections) within its declared range; a loss
+    weight may be 0 (off) but never negative, which would turn its term into one to maximise."""
+    for spec in fields(section):
+        value, key = getattr(section, spec.name), f"{prefix}.{spec.name}"
+        if is_dataclass(value):
+            check_ranges(value, key)
+            continue
+        for number in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(number, (int, float)) and not isinstance(number, bool):
+                _check_number(number, key, _rule(type(section), spec))
+
+
+def _rule(cls: type, spec: dataclasses.Field) -> Any:
+    """A field's declared rule; a subclass that only changes the default (WGAN's n_critic = 5)
+    keeps its base class's rule."""
+    if spec.metadata:
+        return spec.metadata
+    for base in cls.__mro__[1:]:
+        inherited = getattr(base, "__dataclass_fields__", {}).get(spec.name)
+        if inherited is not None and inherited.metadata:
+            return inherited.metadata
+    return {}
+
+
+def _check_number(value: float, key: str, rule: Any) -> None:
+    low, high = rule.get("low", 0), rule.get("high")
+    too_low = value <= low if rule.get("low_open") else value < low
+    too_high = high is not None and (value >= high if rule.get("high_open") else value > high)
+    if not (too_low or too_high):
+        return
+    if key.endswith("_weight"):
+        raise UserError(f"{key} weights a loss term and must be 0 (off) or more, got {value}.")
+    if high is None:
+        bound = f"above {low:g}" if rule.get("low_open") else f"at least {low:g}"
+    else:
+        bound = f"in {'(' if rule.get('low_open') else '['}{low:g}, {high:g}{')' if rule.get('high_open') else ']'}"
+    raise UserError(f"config key {key!r} must be {bound}, got {value}.")
+
+
+def config_keys(rule: str, cls: type = None, prefix: str = "") -> dict[str, Any]:
+    """Every key of the shared sections (and FamilyConfig's) whose field declares `rule`
+    (resumable, flag), with the rule's value: the one place these lists come from."""
+    if cls is None:
+        found: dict[str, Any] = {}
+        for section, section_cls in (("model", FamilyConfig), ("data", DataConfig), ("train", TrainConfig)):
+            found.update(config_keys(rule, section_cls, section))
+        return found
+    found = {}
+    hints = get_type_hints(cls)
+    for spec in fields(cls):
+        key = f"{prefix}.{spec.name}"
+        if is_dataclass(hints[spec.name]):
+            found.update(config_keys(rule, hints[spec.name], key))
+        elif spec.metadata.get(rule):
+            found[key] = spec.metadata[rule]
+    return found
 
 
 def _expand_shorthand(source: dict[str, Any]) -> dict[str, Any]:

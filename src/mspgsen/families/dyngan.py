@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from mspgsen.config import setting
 from mspgsen.data.base import DataShape
 from mspgsen.errors import UserError
 from mspgsen.families.adversarial import AdversarialConfig, AdversarialFamily
@@ -32,11 +33,11 @@ from mspgsen.training.phases import Phase, StepContext, Terms
 @dataclass
 class DynGANConfig(AdversarialConfig):
     name: str = "dyngan"
-    max_partitions: int = 30
-    repartition_every: int = 3000  # steps between partition splits
-    score_ema: float = 0.1  # λ: weight of the newest D probability in a sample's smoothed score
-    delta: float = 0.2  # a sample is collapsed when its smoothed probability exceeds 1/(1+δ)
-    min_flagged: float = 0.01  # a new partition needs at least this share of the training set
+    max_partitions: int = setting(30, low=1)
+    repartition_every: int = setting(3000, low=1)  # steps between partition splits
+    score_ema: float = setting(0.1, low_open=True, high=1)  # λ: weight of the newest D probability in a sample's smoothed score
+    delta: float = setting(0.2, low_open=True)  # a sample is collapsed when its smoothed probability exceeds 1/(1+δ)
+    min_flagged: float = setting(0.01, high=1)  # a new partition needs at least this share of the training set
 
 
 def collapse_threshold(delta: float) -> float:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from mspgsen.config import FamilyConfig, OptimizerConfig
+from mspgsen.config import FamilyConfig, OptimizerConfig, setting
 from mspgsen.data.base import DataShape
 from mspgsen.errors import UserError
 from mspgsen.families.base import Family, OptimizerPlan, discriminator_loss, register_family
@@ -45,11 +45,11 @@ class MSPGSENConfig(FamilyConfig):
     conditional: bool = True  # use class labels where the data has them (projection D)
     aux_weight: float = 0.5  # λ_aux of eq. 20
     contrastive_weight: float = 0.1  # weight of L_LGCL in G's loss
-    contrastive_temperature: float = 0.1  # τ of eq. 7
-    label_dropout: float = 0.1  # share of labels replaced by the null label
+    contrastive_temperature: float = setting(0.1, low_open=True)  # τ of eq. 7
+    label_dropout: float = setting(0.1, high=1)  # share of labels replaced by the null label
     instance_noise: float = 0.1  # std of the noise on D's inputs at step 0, falling linearly to 0 ("linear-noise")
-    grow_fraction: float = 0.5  # share of the run over which progressive growth reaches full size
-    tokens: int = 8  # points: the hidden vector is read as this many tokens
+    grow_fraction: float = setting(0.5, low_open=True, high=1)  # share of the run over which progressive growth reaches full size
+    tokens: int = setting(8, low=1)  # points: the hidden vector is read as this many tokens
     d_spectral: bool = True  # spectral norm in D and D_aux
 
 

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mspgsen.config import FamilyConfig, OptimizerConfig
+from mspgsen.config import FamilyConfig, OptimizerConfig, setting
 from mspgsen.data.base import DataShape
 from mspgsen.families.base import Family, OptimizerPlan, discriminator_loss, register_family
 from mspgsen.nn import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator, NetSpec
@@ -37,15 +37,15 @@ class VAEGANConfig(FamilyConfig):
     name: str = "vaegan"
     optim_g: OptimizerConfig = field(default_factory=lambda: OptimizerConfig(lr=2e-4))
     optim_d: OptimizerConfig = field(default_factory=lambda: OptimizerConfig(lr=2e-4))
-    vae_lr: float = 1e-3  # the encoder's learning rate
-    reconstruction_lr: float = 1e-4  # the self-supervised reconstruction network's
+    vae_lr: float = setting(1e-3, low_open=True)  # the encoder's learning rate
+    reconstruction_lr: float = setting(1e-4, low_open=True)  # the self-supervised reconstruction network's
     kl_weight: float = 1.0
     reconstruction_weight: float = 10.0  # pixel MSE of G(E(x)) against x (ELBO term: outweighs the adversarial one)
     perceptual_weight: float = 1.0
     style_weight: float = 1.0
     self_supervised_weight: float = 1.0
     perceptual_extractor: str | None = None  # a torchvision VGG-16 state dict; default: D's own layers
-    attention_heads: int = 8  # heads of 64 dims in G's and D's attention (seed 003: 8)
+    attention_heads: int = setting(8, low=1)  # heads of 64 dims in G's and D's attention (seed 003: 8)
 
 
 @register_family
