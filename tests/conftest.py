@@ -13,7 +13,8 @@ SHARED_DATA = Path(os.environ.get("MSPGSEN_TEST_DATA", REPO.parent / "shared" / 
 
 # Small networks and few steps: every family trains in about a second on CPU.
 TINY = ["train.progress=false", "train.log_every=5", "train.sample_every=1000000", "train.checkpoint_every=1000000",
-        "model.width=8", "model.mlp_width=32", "model.mlp_depth=2", "train.eval_samples=500"]
+        "model.width=8", "model.mlp_width=32", "model.mlp_depth=2", "train.eval_samples=500",
+        "train.final_eval_n=500"]
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -93,10 +93,12 @@ def test_samples_from_a_file_are_measured_against_a_named_data_set(tmp_path, mni
 
 def test_stacked_mnist_run_reports_modes(tmp_path, shared_data, mnist_classifier):
     run = api.train(tiny_config(tmp_path, "dcgan", "stacked-mnist", steps=2, data_root=str(shared_data),
-                                extra=["data.limit=64"])).run_dir
+                                extra=["data.limit=64", "train.final_eval_n=0"])).run_dir
     results = api.evaluate(run, num_samples=500, metrics="modes")
     assert 1 <= results["stacked_modes"] <= 500 and results["stacked_samples"] == 500
     assert results["digit_classifier_accuracy"] >= 0.99
+    assert 0 <= results["stacked_confident"] <= 1 and results["stacked_fid[classifier:mnist]"] > 0
+    assert "reference" not in results and "features" not in results  # modes read neither
 
 
 def test_periodic_evaluation_logs_metrics_keeps_the_best_and_feeds_controllers(tmp_path, shared_data, mnist_run):

@@ -7,6 +7,7 @@ import json
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from mspgsen import api
 from mspgsen.data.base import DataShape
@@ -82,20 +83,31 @@ def test_small_work_gets_one_thread_and_large_work_the_free_cores(monkeypatch):
     assert choose_threads(0, 1e11, busy=6.0).value == 1  # never fewer than one
 
 
-def test_step_flops_counts_image_networks_and_leaves_the_rng_alone(tmp_path, tiny_images):
-    config = tiny_config(tmp_path, data=str(tiny_images))
-    from mspgsen.data import load_data
-    from mspgsen.training.state import TrainingState
-
-    source = load_data(config.data)
-    state = TrainingState(FAMILIES.get("dcgan")(config.model), source.shape, config, CPU,
-                          source.stream(16, 0, CPU))
+@pytest.mark.parametrize("model", ["dcgan", "dyngan"])  # dyngan cannot be built on the meta device
+def test_step_flops_counts_image_networks_and_leaves_the_rng_alone(model):
+    family = FAMILIES.get(model)(resolve([{"model": model}]).model)
+    shape = DataShape("images", (3, 16, 16), 0, 64)
     torch.manual_seed(5)
     expected = torch.rand(3)
     torch.manual_seed(5)
-    flops = api.step_flops(state, batch_size=16)
+    flops = api.step_flops(family, shape, batch_size=16)
     assert torch.equal(torch.rand(3), expected)
-    assert flops > 0 and api.step_flops(state, batch_size=32) == pytest.approx(2 * flops)
+    assert flops > 1e6 and api.step_flops(family, shape, batch_size=32) == pytest.approx(2 * flops)
+    assert api.step_flops(family, DataShape("points", (2,)), batch_size=16) is None
+
+
+def test_a_run_is_the_same_whatever_thread_count_the_process_started_with(tmp_path, tiny_images):
+    """The thread count is settled before anything is built: spectral norm's power iteration at
+    construction rounds differently on 1 and 2 threads, and a run started under 2 then trained
+    on 1 came out different from a straight 1-thread run."""
+    results = []
+    for start_threads in (2, 1):
+        torch.set_num_threads(start_threads)
+        result = api.train(tiny_config(tmp_path, "sagan", tiny_images, steps=3, name=f"start{start_threads}",
+                                       extra=["train.threads=1"]))
+        results.append(load_file(str(result.run_dir / "checkpoint.safetensors")))
+    torch.set_num_threads(1)
+    assert all(torch.equal(results[0][k], results[1][k]) for k in results[0] if k.startswith("nets."))
 
 
 def test_progress_is_the_step_share_without_a_time_limit():

@@ -113,12 +113,16 @@ def test_resume_refuses_to_change_the_model(tmp_path):
         api.train(config, resume=True)
 
 
-def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path):
+def test_a_generator_without_checkpoint_gets_one_way_out_with_or_without_resume(tmp_path):
     config = tiny_config(tmp_path, steps=2)
     api.train(config)
     (tmp_path / "run" / "checkpoint.safetensors").unlink()
-    with pytest.raises(UserError, match="no checkpoint to resume from"):
-        api.train(config, resume=True)
+    messages = []
+    for resume in (True, False):
+        with pytest.raises(UserError, match="holds a trained generator .* but no checkpoint.safetensors") as raised:
+            api.train(config, resume=resume)
+        messages.append(str(raised.value))
+    assert messages[0] == messages[1] and "another --out" in messages[0] and "delete the folder" in messages[0]
 
 
 def test_a_finished_run_is_never_overwritten(tmp_path):

@@ -44,3 +44,38 @@ def test_stacked_mnist_has_1000_modes_and_is_the_same_set_every_time(shared_data
     b = load_data(DataConfig(name="stacked-mnist", root=str(shared_data), limit=5000))
     assert a.shape.dims == (3, 28, 28) and a.shape.num_classes == 0  # labels are kept, but hidden from conditional models
     assert torch.equal(a.images, b.images) and len(a.labels.unique()) > 990
+
+
+def test_confident_share_is_high_for_clear_digits_and_low_for_blends(mnist_classifier, shared_data):
+    test = load_data(DataConfig(name="mnist", root=str(shared_data), split="test"))
+    with torch.no_grad():
+        probabilities = mnist_classifier.model(test.images[:2000].float() / 127.5 - 1).softmax(1)
+    sure = probabilities.amax(1) >= 0.99
+    confident = torch.stack([test.images[:2000][sure & (probabilities.argmax(1) == d)][0, 0] for d in range(10)])
+    digits = torch.arange(1000)
+    sure = torch.stack([confident[digits // 100], confident[digits // 10 % 10], confident[digits % 10]], dim=1)
+    blends = ((sure.float() + sure.roll(37, dims=0).float()) / 2).round().to(torch.uint8)  # two digits in one
+    assert stacked_mnist_modes(sure, mnist_classifier.model).confident_share == 1.0
+    assert stacked_mnist_modes(blends, mnist_classifier.model).confident_share < 0.3
+
+
+def test_noise_reads_as_one_confident_mode_so_modes_need_a_second_figure(mnist_classifier):
+    """Why the confident share is not the only quality figure: uniform noise is read as one digit
+    triple with full confidence. The mode count (1) and the classifier FID give it away."""
+    noise = torch.randint(0, 256, (1000, 3, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    result = stacked_mnist_modes(noise, mnist_classifier.model)
+    assert result.modes_covered <= 3
+
+
+def test_classifier_fid_of_real_stacks_is_near_the_floor_and_of_noise_far_above(mnist_classifier, shared_data,
+                                                                                   monkeypatch):
+    from mspgsen.evaluation import StackedModesMetric
+
+    monkeypatch.setattr("mspgsen.evaluation.find_classifier", lambda *args, **kwargs: mnist_classifier)
+    metric = StackedModesMetric(DataConfig(name="stacked-mnist", root=str(shared_data)), "cpu")
+    real = load_data(DataConfig(name="stacked-mnist", root=str(shared_data), split="test", limit=3000)).images
+    noise = torch.randint(0, 256, real.shape, dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    on_real, on_noise = metric(real), metric(noise)
+    fid = "stacked_fid[classifier:mnist]"
+    assert on_real["stacked_confident"] > 0.9 and on_real["stacked_modes"] > 900
+    assert on_noise[fid] > 20 * on_real[fid]

@@ -14,18 +14,19 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from mspgsen.experiments import AblationResult, ablate, sweep  # noqa: F401  (part of the API)
 from mspgsen.config import DataConfig, RunConfig, config_keys, load_yaml, resolve, save_yaml
 from mspgsen.diagnose import diagnose  # noqa: F401  (part of the API)
 from mspgsen.reconstruct import interpolation_grid, reconstruct  # noqa: F401  (part of the API)
 from mspgsen.controllers import build_controllers
-from mspgsen.data import DATASETS, load_data
+from mspgsen.data import DATASETS, DataShape, load_data
 from mspgsen.errors import UserError
 from mspgsen.evaluation import ImageEvaluator, load_sample_file, parse_metrics, to_uint8
 from mspgsen.families import FAMILIES
 from mspgsen.report.periodic import PeriodicEvaluator
-from mspgsen.report.outputs import (finish_run, record_point_metrics, save_samples_figure, write_metrics,
+from mspgsen.report.outputs import (STACKED_SAMPLES, finish_run, record_point_metrics, save_samples_figure, write_metrics,
                                     write_preview)
 from mspgsen.sampling import draw, load_generator
 from mspgsen.training.device import resolve_device
@@ -34,14 +35,14 @@ from mspgsen.training.hardware import apply_threads, choose_precision, choose_th
 from mspgsen.training.logger import RunLogger, SilentLogger
 from mspgsen.training.checkpoint import free_space_problem, state_bytes
 from mspgsen.training.loop import train_loop
-from mspgsen.training.rundir import RunDir, existing_run_dir, new_run_dir, run_has_saved_weights
+from mspgsen.training.rundir import RunDir, existing_run_dir, new_run_dir
 from mspgsen.training.seeding import seed_everything
 from mspgsen.training.snapshot import resume_run
 from mspgsen.training.state import TrainingState
 
 DEFAULT_IMAGE_METRICS = ("fid", "is", "kid", "prc")
 IMAGE_SAMPLES = 10_000  # generated images per image evaluation unless --n says otherwise
-STACKED_SAMPLES = 26_000  # the Stacked MNIST protocol (VEEGAN, PacGAN)
+
 # Flags of `configure` and the config keys they set, and what may differ between a run and its
 # resumption: both declared on the config's fields (config.setting).
 FLAG_KEYS = {flag: key for key, flag in config_keys("flag").items()}
@@ -53,7 +54,7 @@ class TrainResult:
     run_dir: Path
     step: int
     completed: bool  # False when a signal stopped the run early (it can be resumed)
-    metrics: dict[str, Any] | None  # the 2-D mode metrics for point data
+    metrics: dict[str, Any] | None  # the final metrics (metrics.json): 2-D modes, or what images could get
 
 
 def configure(config_file: str | Path | None = None, overrides: list[str] = (), base_run: str | Path | None = None,
@@ -94,7 +95,7 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device) 
     if resume:
         if not config.train.out:
             raise UserError("--resume needs --out naming the run folder to continue.")
-        run = existing_run_dir(config.train.out, need_checkpoint=run_has_saved_weights(config.train.out))
+        run = existing_run_dir(config.train.out, need_checkpoint=True)
         _check_resumable(load_yaml(run.config), config)
         if world.is_main:
             run.remove_stale_partials()
@@ -106,12 +107,13 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device) 
         run = RunDir(Path(world.broadcast(
             str(new_run_dir(config.train.out, family.name, config.data.name).path) if world.is_main else None)))
     config = dataclasses.replace(config, train=dataclasses.replace(config.train, out=str(run.path)))
+    precision, machine = _settle_machine(family, source.shape, config, device)
     seed_everything(config.train.seed)
     stream = source.stream(config.train.batch_size, config.train.seed, device)
     if world.distributed:
         stream = ShardedStream(stream, world)
     state = TrainingState(family, source.shape, config, device, stream, controllers, world)
-    machine = _settle_machine(state, config, device)
+    state.precision = precision
     if world.is_main:
         _check_free_space(run, state)
         save_yaml(config, run.config, notes=[choice for choice in machine])
@@ -119,6 +121,11 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device) 
         evaluator.run = run
     if resume:
         resume_run(state, run)
+        if state.step >= config.train.steps:
+            if world.is_main:
+                print(f"{run.path} already finished its {state.step} steps; nothing to do. Raise --steps (e.g. "
+                      f"--steps {2 * state.step}) to train it further.", flush=True)
+            return TrainResult(run.path, state.step, True, None)
     if world.is_main:
         processes = f" x {world.size} processes" if world.distributed else ""
         fast = f" ({', '.join(state.fast_path)})" if state.fast_path else ""
@@ -128,47 +135,55 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device) 
             print(line, flush=True)
     logger = (RunLogger(run, config.train.steps, state.step, config.train.batch_size, config.train.progress)
               if world.is_main else SilentLogger())
+    if resume and world.is_main:
+        dropped = f"; dropped {logger.dropped_rows} log row(s) written after it" if logger.dropped_rows else ""
+        print(f"resuming from the checkpoint of step {state.step}{dropped}", flush=True)
     try:
         completed = train_loop(state, config, run, logger, lambda s: write_preview(s, run, source), evaluator)
     finally:
         logger.close()
-    metrics = finish_run(state, run, source, config.train.eval_samples) if completed and world.is_main else None
+    metrics = finish_run(state, run, source, config) if completed and world.is_main else None
     return TrainResult(run.path, state.step, completed, metrics)
 
 
-def _settle_machine(state: TrainingState, config: RunConfig, device: torch.device) -> list[str]:
-    """Choose the run's precision and CPU threads (training/hardware.py); the choices, in words."""
-    precision = choose_precision(config.train.precision, device, state.shape.kind)
-    state.precision = precision.value
+def _settle_machine(family, shape: DataShape, config: RunConfig, device: torch.device) -> tuple[str, list[str]]:
+    """Choose the run's precision and CPU threads (training/hardware.py): the precision, and the
+    choices in words. Done before anything is built: the thread count changes the rounding of
+    CPU kernels (spectral norm's power iteration at construction among them), so a run must
+    compute everything with the threads it ends up with to be reproducible."""
+    precision = choose_precision(config.train.precision, device, shape.kind)
     lines = [precision.line("precision")]
     if device.type == "cpu":
-        threads = choose_threads(config.train.threads, step_flops(state, config.train.batch_size))
+        threads = choose_threads(config.train.threads, step_flops(family, shape, config.train.batch_size))
         apply_threads(threads.value)
         lines.append(threads.line("threads"))
-    return lines
+    return precision.value, lines
 
 
-def step_flops(state: TrainingState, batch_size: int) -> float | None:
+def step_flops(family, shape: DataShape, batch_size: int) -> float | None:
     """About the FLOPs of one training step: 3x (forward + backward) a G and a D forward per
-    sample; None for the 2-D MLPs. Counted on two samples in eval mode with a private RNG, so
-    the run's random stream and batch-norm statistics are untouched."""
-    if state.shape.kind == "points":
+    sample; None for the 2-D MLPs. Counted on networks of its own (shapes only, on the meta
+    device, where the family's code allows), in eval mode, with the global RNG untouched."""
+    if shape.kind == "points":
         return None
     from torch.utils.flop_counter import FlopCounterMode
 
-    family, nets = state.family, state.nets
-    rng = torch.Generator().manual_seed(0)
-    latents = torch.randn(2, family.latent_dim(state.shape), generator=rng).to(state.device)
-    was_training = nets.training
-    nets.eval()
-    try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+    def count(device: str) -> float:
+        with torch.random.fork_rng(devices=[]), torch.device(device):
+            nets = nn.ModuleDict(family.build_networks(shape)).eval()
+            rng = torch.Generator().manual_seed(0)
+            latents = torch.randn(2, family.latent_dim(shape))
             conditions = family.sample_conditions(2, rng, nets[family.generator_key])
-            conditions = conditions.to(state.device) if conditions is not None else None
-            family.discriminate(nets, family.generate(nets, latents, conditions), conditions)
-    finally:
-        nets.train(was_training)
-    return 3 * 2 * counter.get_total_flops() / 2 * batch_size
+            conditions = conditions.to(device) if conditions is not None else None
+            with torch.no_grad(), FlopCounterMode(display=False) as counter:
+                family.discriminate(nets, family.generate(nets, latents, conditions), conditions)
+        return counter.get_total_flops()
+
+    try:
+        flops = count("meta")
+    except (NotImplementedError, RuntimeError):  # a family that reads tensor values while building
+        flops = count("cpu")
+    return 3 * 2 * flops / 2 * batch_size
 
 
 def sample(run_dir: str | Path, n: int, out: str | Path, seed: int = 0, device: str = "cpu") -> Path:
@@ -263,11 +278,11 @@ def datasets() -> list[dict[str, str]]:
 
 
 def _check_free_space(run, state: TrainingState) -> None:
-    """Known before the first step: room for a checkpoint, its temporary twin while it is written,
-    and the snapshots beside it (logs and sample grids are small next to these)."""
+    """Known before the first step: room for a checkpoint, the previous one kept beside it, its
+    temporary twin while it is written, and the snapshots (logs and sample grids are small next to these)."""
     checkpoint = state_bytes(state.state_dict())
     snapshot = state_bytes(state.sampling_generator().state_dict())
-    problem = free_space_problem(run.path, 2 * (checkpoint + 2 * snapshot) + 16 * 2**20)
+    problem = free_space_problem(run.path, 3 * checkpoint + 4 * snapshot + 16 * 2**20)
     if problem:
         raise UserError(problem)
 

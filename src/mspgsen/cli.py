@@ -6,6 +6,7 @@ import os
 import sys
 from typing import Sequence
 
+from mspgsen.config import DataConfig, TrainConfig
 from mspgsen.errors import UserError
 
 
@@ -27,20 +28,23 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model (or resume a run)")
+    train_defaults, data_defaults = TrainConfig(), DataConfig()
     train.add_argument("--model", help="model family (see `mspgsen list`); default dcgan")
-    train.add_argument("--data", help="data set name, folder of images or .npz file; default grid25")
+    train.add_argument("--data", help=f"data set name, folder of images or .npz file; default {data_defaults.name}")
     train.add_argument("--config", help="YAML file with model/data/train sections")
-    train.add_argument("--steps", help="generator updates")
-    train.add_argument("--batch-size", help="samples per batch")
-    train.add_argument("--image-size", help="S or HxW; images are resized/cropped to it")
+    train.add_argument("--steps", help=f"generator updates; default {train_defaults.steps}")
+    train.add_argument("--batch-size", help=f"samples per batch; default {train_defaults.batch_size}")
+    train.add_argument("--image-size", help="S or HxW; images are resized/cropped to it; default: their own size")
     train.add_argument("--out", help="run folder (default runs/NNNNN-<model>-<data>)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
-    train.add_argument("--device", help="auto | cpu | cuda | cuda:N")
-    train.add_argument("--precision", help="auto (default: bf16 on a GPU or an AMX CPU for image networks) | fp32 | bf16")
-    train.add_argument("--threads", help="CPU threads (default: OMP_NUM_THREADS, else chosen from the work and free cores)")
+    train.add_argument("--device", help=f"auto | cpu | cuda | cuda:N; default {train_defaults.device}")
+    train.add_argument("--precision", help="auto | fp32 | bf16; default auto: bf16 for image networks on a GPU or an "
+                                           "AMX CPU, fp32 elsewhere")
+    train.add_argument("--threads", help="CPU threads; default: OMP_NUM_THREADS, else 1 for small networks and the "
+                                         "free cores for large ones")
     train.add_argument("--compile", help="torch.compile: auto (on CUDA only) | off | default | reduce-overhead | "
-                                         "max-autotune")
-    train.add_argument("--seed", help="random seed")
+                                         "max-autotune; default auto")
+    train.add_argument("--seed", help=f"random seed; default {train_defaults.seed}")
     train.add_argument("--data-root", help="folder holding named data sets (default $MSPGSEN_DATA or ./data)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="any config key, e.g. --set model.optim_d.lr=1e-4 (repeatable)")
@@ -141,6 +145,7 @@ def _add_experiment_options(parser: argparse.ArgumentParser, kind: str) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    _check_before_importing_torch(args)
     from mspgsen import api
 
     config = api.configure(
@@ -159,8 +164,22 @@ def _train(args: argparse.Namespace) -> int:
         return 0
     print(f"run folder: {result.run_dir}")
     if result.metrics:
-        print(_coverage_line(result.metrics))
+        print(_metrics_line(result.metrics))
     return 0
+
+
+def _check_before_importing_torch(args: argparse.Namespace) -> None:
+    """Report a wrong key or value in the data and train sections before the seconds (on a busy
+    machine, tens of seconds) that importing torch takes; the model section is checked after."""
+    from mspgsen import config as settings
+
+    sources = [settings.load_yaml(args.config)] if args.config else []
+    flags = {"data.name": args.data, "data.root": args.data_root, "data.image_size": args.image_size,
+             "train.steps": args.steps, "train.batch_size": args.batch_size, "train.seed": args.seed,
+             "train.device": args.device, "train.precision": args.precision, "train.compile": args.compile,
+             "train.threads": args.threads}
+    overrides = [f"{key}={value}" for key, value in flags.items() if value is not None]
+    settings.check_shared_sections(sources, [*overrides, *args.set])
 
 
 def _ablate(args: argparse.Namespace) -> int:
@@ -256,6 +275,10 @@ def _list(args: argparse.Namespace) -> int:
         aliases = f" (alias {', '.join(model['aliases'])})" if model["aliases"] else ""
         print(f"  {model['name']}{aliases}: {model['summary']}")
         print(f"      {_defaults_line(model['defaults'])}")
+    train = TrainConfig()
+    print(f"training defaults (every model): steps {train.steps}, batch {train.batch_size}, precision "
+          f"{train.precision}, threads auto, log every {train.log_every} steps, samples every {train.sample_every}, "
+          f"checkpoint every {train.checkpoint_every}, EMA of G as the model says; override with --set train.KEY=VALUE")
     print("data sets (or give a folder of images / an .npz file):")
     for dataset in api.datasets():
         print(f"  {dataset['name']}: {dataset['description']}")
@@ -264,6 +287,8 @@ def _list(args: argparse.Namespace) -> int:
 
 def _defaults_line(defaults: dict) -> str:
     extras = {k: v for k, v in defaults.items() if k not in ("name", "optim_g", "optim_d")}
+    if extras.get("latent_dim") is None:
+        extras["latent_dim"] = "100 on images, 8 on points"
     return (f"G {_optimizer_text(defaults['optim_g'])}, D {_optimizer_text(defaults['optim_d'])}, "
             + ", ".join(f"{k}={v}" for k, v in extras.items()))
 
@@ -271,6 +296,17 @@ def _defaults_line(defaults: dict) -> str:
 def _optimizer_text(optimizer: dict) -> str:
     betas = f", betas={tuple(optimizer['betas'])}" if optimizer["name"] != "rmsprop" else ""
     return f"{optimizer['name']}(lr={optimizer['lr']:g}{betas})"
+
+
+def _metrics_line(metrics: dict) -> str:
+    """The one line a run ends with: 2-D coverage, Stacked MNIST's modes, image metrics, or why none."""
+    if "modes_covered" in metrics:
+        return _coverage_line(metrics)
+    if "note" in metrics:
+        return metrics["note"]
+    shown = {k: v for k, v in metrics.items() if isinstance(v, float) or k == "stacked_modes"}
+    parts = [f"{name} {value:.4g}" if isinstance(value, float) else f"{name} {value}" for name, value in shown.items()]
+    return f"{', '.join(parts)} ({metrics.get('samples')} samples, {metrics.get('features')} features)"
 
 
 def _coverage_line(metrics: dict) -> str:

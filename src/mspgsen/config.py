@@ -140,6 +140,8 @@ class TrainConfig:
     sample_every: int = setting(500, low=1, resumable=True)  # steps between sample grids / scatter plots
     checkpoint_every: int = setting(1000, low=1, resumable=True)  # steps between resume checkpoints
     eval_samples: int = setting(2500, low=1, resumable=True)  # samples for the 2-D mode metrics at the end of a run
+    # images: samples for the classifier-feature FID at the end of a run (Stacked MNIST's modes: 26,000); 0: none
+    final_eval_n: int = setting(10_000, resumable=True)
     # steps between evaluations during training (metrics.jsonl, best.safetensors); 0: none
     eval_every: int = setting(0, resumable=True)
     eval_n: int = setting(2000, low=1, resumable=True)  # samples per periodic evaluation (`mspgsen evaluate` for the full protocol)
@@ -172,12 +174,7 @@ def resolve(sources: list[dict[str, Any]], overrides: list[str] = ()) -> RunConf
     """Merge config mappings (later wins) and `key=value` overrides into a validated RunConfig."""
     from mspgsen.families import FAMILIES  # families subclass FamilyConfig, so import late
 
-    raw: dict[str, Any] = {}
-    for source in sources:
-        _merge(raw, _expand_shorthand(source))
-    for item in overrides:
-        key, value = parse_override(item)
-        _set_path(raw, key, value)
+    raw = _merged(sources, overrides)
     model_raw = dict(raw.get("model") or {})
     family = FAMILIES.get(model_raw.get("name", FamilyConfig.name))
     model_raw["name"] = family.name
@@ -193,6 +190,28 @@ def resolve(sources: list[dict[str, Any]], overrides: list[str] = ()) -> RunConf
     check_ranges(config.data, "data")
     check_ranges(config.train, "train")
     return config
+
+
+def check_shared_sections(sources: list[dict[str, Any]], overrides: list[str] = ()) -> None:
+    """Validate what can be checked without the families (and so without importing torch): the
+    `--set` syntax, the top-level sections, and every key and range of `data` and `train`. The
+    command line runs this first, so a typo is reported at once even on a busy machine."""
+    raw = _merged(sources, overrides)
+    unknown = set(raw) - {"model", "data", "train"}
+    if unknown:
+        _unknown_key(sorted(unknown)[0], ["model", "data", "train"], "")
+    check_ranges(from_mapping(DataConfig, raw.get("data") or {}, "data"), "data")
+    check_ranges(from_mapping(TrainConfig, raw.get("train") or {}, "train"), "train")
+
+
+def _merged(sources: list[dict[str, Any]], overrides: list[str]) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    for source in sources:
+        _merge(raw, _expand_shorthand(source))
+    for item in overrides:
+        key, value = parse_override(item)
+        _set_path(raw, key, value)
+    return raw
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:

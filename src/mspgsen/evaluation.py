@@ -19,10 +19,11 @@ from mspgsen.errors import UserError
 from mspgsen.metrics.extractors import ClassifierFeatures, InceptionFeatures
 from mspgsen.metrics.features import (feature_statistics, frechet_distance, inception_score, kernel_distance,
                                       precision_recall)
-from mspgsen.metrics.stacked_mnist import stacked_mnist_modes
+from mspgsen.metrics.stacked_mnist import StackedDigitReader, modes_from_logits
 from mspgsen.training.checkpoint import atomic_write
 
 IMAGE_METRICS = ("fid", "is", "kid", "prc", "modes")
+STACKED_REFERENCE = 26_000  # real Stacked MNIST samples whose classifier features the FID compares against
 Extractor = Callable[[torch.Tensor], dict[str, torch.Tensor]]
 
 
@@ -86,11 +87,26 @@ def _subset(features: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
     return features[torch.randperm(len(features), generator=torch.Generator().manual_seed(seed))[:n]]
 
 
-def stacked_modes(samples: torch.Tensor, device, classifier_path: str | None = None) -> dict[str, float]:
-    digits = find_classifier("mnist", classifier_path, device)
-    result = stacked_mnist_modes(samples, digits.model)
-    return {"stacked_modes": result.modes_covered, "stacked_kl": result.kl, "stacked_samples": result.num_samples,
-            "digit_classifier_accuracy": digits.test_accuracy}
+class StackedModesMetric:
+    """Stacked MNIST's modes, KL, confident share and classifier FID against real Stacked MNIST,
+    from one pass of the digit classifier; its reference features are prepared (and cached) once."""
+
+    def __init__(self, data: DataConfig, device, classifier_path: str | None = None):
+        self.digits = find_classifier("mnist", classifier_path, device)
+        self.reader = StackedDigitReader(self.digits.model, self.digits.extractor_name)
+        # the first 26,000 training stacks: the protocol's sample count on the real side too
+        real = dataclasses.replace(data, name="stacked-mnist", split="train", limit=STACKED_REFERENCE,
+                                   image_size=None)
+        images = load_data(real).images
+        self.reference = cached_features(self.reader, f"stacked-mnist:train:{len(images)}", images)
+
+    def __call__(self, samples: torch.Tensor) -> dict[str, float]:
+        read = self.reader(samples)
+        result = modes_from_logits(read["logits"])
+        fid = frechet_distance(feature_statistics(read["features"]), feature_statistics(self.reference["features"]))
+        return {"stacked_modes": result.modes_covered, "stacked_kl": result.kl,
+                "stacked_confident": result.confident_share, f"stacked_fid[{self.digits.extractor_name}]": fid,
+                "stacked_samples": result.num_samples, "digit_classifier_accuracy": self.digits.test_accuracy}
 
 
 class ImageEvaluator:
@@ -100,6 +116,7 @@ class ImageEvaluator:
                  channels: int, device, inception_weights: str | None = None, classifier_path: str | None = None):
         self.metrics, self.device = metrics, device
         self.feature_metrics = [m for m in metrics if m != "modes"]
+        self.stacked = StackedModesMetric(data, device, classifier_path) if "modes" in metrics else None
         self.extractor = None
         if self.feature_metrics:
             self.extractor = build_extractor(features, data.name, device, inception_weights, classifier_path)
@@ -109,8 +126,8 @@ class ImageEvaluator:
     def __call__(self, images: torch.Tensor) -> dict[str, float]:
         """`images`: uint8 `[N, C, H, W]`."""
         results = image_metrics(images, self.reference, self.extractor, self.feature_metrics) if self.extractor else {}
-        if "modes" in self.metrics:
-            results.update(stacked_modes(images, self.device))
+        if self.stacked:
+            results.update(self.stacked(images))
         return results
 
 

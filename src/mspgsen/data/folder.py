@@ -9,7 +9,6 @@ import hashlib
 import io
 import os
 import tarfile
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -23,6 +22,7 @@ from mspgsen.data.paths import cache_dir
 from mspgsen.data.transforms import fit_images
 from mspgsen.errors import UserError
 
+SKIPPED_NAMED = 5  # unreadable files named in the skip message; the rest are counted
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 _GRAY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 _UNREADABLE = (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError)
@@ -103,7 +103,9 @@ def _decode_all(files: list[ImageFile], options: DecodeOptions) -> DecodedImages
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         raise UserError(f"cannot read image {bad[0]}{more}: {_CORRUPT_HINT}")
     if bad:
-        warnings.warn(f"skipped {len(bad)} unreadable image(s), first {bad[0]}", stacklevel=2)
+        names = ", ".join(str(where) for where in bad[:SKIPPED_NAMED])
+        more = f" and {len(bad) - SKIPPED_NAMED} more" if len(bad) > SKIPPED_NAMED else ""
+        print(f"skipped {len(bad)} unreadable image(s) (data.on_corrupt=skip): {names}{more}", flush=True)
     kept = [(f, a) for f, a in zip(files, arrays) if a is not None]
     if not kept:
         raise UserError("no readable images left after skipping the unreadable ones.")

@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from mspgsen.config import RunConfig
 from mspgsen.data.base import DataSource
 from mspgsen.metrics.modes2d import mode_coverage
 from mspgsen.report.plots import save_image_grid, save_scatter, save_training_curves
@@ -17,6 +18,7 @@ from mspgsen.training.state import TrainingState
 PREVIEW_SEED = 1234  # previews use the same latents at every step, so they can be compared
 PREVIEW_IMAGES = 64
 PREVIEW_POINTS = 2500
+STACKED_SAMPLES = 26_000  # the Stacked MNIST protocol (VEEGAN, PacGAN)
 
 
 def write_preview(state: TrainingState, run: RunDir, source: DataSource, path: Path | None = None) -> Path:
@@ -41,15 +43,43 @@ def evaluate_points(family, generator, shape, source, device, num_samples: int, 
     return mode_coverage(samples, source.centers, source.std).as_dict()
 
 
-def finish_run(state: TrainingState, run: RunDir, source: DataSource, eval_samples: int) -> dict[str, Any] | None:
-    """Final figures, and for 2-D mixtures the mode metrics (also written to metrics.json)."""
+def finish_run(state: TrainingState, run: RunDir, source: DataSource, config: RunConfig) -> dict[str, Any] | None:
+    """Final figures and the metrics available offline (also written to metrics.json): the mode
+    metrics on 2-D mixtures; on images those a classifier on disk allows, or a note naming the
+    command that gives them."""
     write_preview(state, run, source, run.path / "samples.png")
     if run.stats.is_file():
         save_training_curves(run.stats, run.path / "training_curves.png", run.metrics_log)
     if not hasattr(source, "centers"):
-        return None
+        return record_image_metrics(state, run, config) if config.train.final_eval_n else None
     return record_point_metrics(run, state.family, state.sampling_generator(), state.shape, source, state.device,
-                                eval_samples, state.step, state.ema is not None)
+                                config.train.eval_samples, state.step, state.ema is not None)
+
+
+def record_image_metrics(state: TrainingState, run: RunDir, config: RunConfig) -> dict[str, Any]:
+    """Classifier-feature FID (and Stacked MNIST's modes) of the finished generator where a classifier
+    for the data is on disk; otherwise the note that says how to get them."""
+    from mspgsen.classifier import default_path
+    from mspgsen.evaluation import ImageEvaluator, to_uint8
+
+    data = config.data
+    metrics = ["modes"] if data.name == "stacked-mnist" and default_path("mnist").is_file() else []
+    if default_path(data.name).is_file():
+        metrics.append("fid")
+    info: dict[str, Any] = {"step": state.step, "generator": "ema" if state.ema else "raw"}
+    if not metrics:
+        info["note"] = (f"no quality figure: no classifier for {data.name} on this machine. `mspgsen classifier train "
+                        f"--data {data.name}` trains one; then `mspgsen evaluate --run {run.path} --features "
+                        "classifier` (or --features inception with Inception weights).")
+        write_metrics(run, {"images": info})
+        return info
+    count = STACKED_SAMPLES if "modes" in metrics else config.train.final_eval_n
+    evaluator = ImageEvaluator(metrics, "classifier", data, "train", state.shape.size, state.shape.channels,
+                               state.device)
+    samples = draw(state.family, state.sampling_generator(), state.shape, count, 0, state.device, state.precision)
+    info.update(samples=count, features="classifier", reference="train", **evaluator(to_uint8(samples)))
+    write_metrics(run, {"images": info})
+    return info
 
 
 def record_point_metrics(run: RunDir, family, generator, shape, source, device, num_samples: int, step: int,

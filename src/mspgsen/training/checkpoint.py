@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import shutil
+import zlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,21 +22,55 @@ from safetensors.torch import load_file, safe_open, save_file
 from mspgsen.errors import UserError
 
 FORMAT = "mspgsen-checkpoint-1"
+MAX_REASON = 160  # characters of a library's error kept in a message (a damaged header can dump 13 KB)
 
 
-def save_state(path: Path, state: dict[str, Any], info: dict[str, Any] | None = None) -> None:
+class DamagedCheckpoint(UserError):
+    """A checkpoint that cannot be read back as it was written."""
+
+
+def save_state(path: Path, state: dict[str, Any], info: dict[str, Any] | None = None,
+               keep_previous: Path | None = None) -> None:
+    """Write `state` to `path`; with `keep_previous`, the checkpoint it replaces stays there."""
     tensors: dict[str, torch.Tensor] = {}
     skeleton = _flatten(state, "", tensors)
-    metadata = {"format": FORMAT, "skeleton": json.dumps(skeleton), "info": json.dumps(info or {})}
-    atomic_write(path, lambda temporary: save_file(tensors, str(temporary), metadata=metadata))
+    metadata = {"format": FORMAT, "skeleton": json.dumps(skeleton), "info": json.dumps(info or {}),
+                "checksum": str(tensor_checksum(tensors))}
+    atomic_write(path, lambda temporary: save_file(tensors, str(temporary), metadata=metadata), keep_previous)
 
 
 def load_state(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """The nested state saved by `save_state`; DamagedCheckpoint when its tensors no longer match
+    the checksum written with them (a flipped byte would otherwise load silently)."""
     metadata = read_metadata(path)
     if metadata.get("format") != FORMAT:
         raise UserError(f"{path} is not an mspgsen checkpoint (format {metadata.get('format')!r}).")
-    tensors = load_file(str(path), device=str(device))
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError) as err:
+        raise DamagedCheckpoint(f"{path} is damaged ({short_reason(err)}).") from None
+    if "checksum" in metadata and str(tensor_checksum(tensors)) != metadata["checksum"]:
+        raise DamagedCheckpoint(f"{path} is damaged: its tensors do not match the checksum written with them.")
+    tensors = {name: tensor.to(device) for name, tensor in tensors.items()}
     return _unflatten(json.loads(metadata["skeleton"]), tensors)
+
+
+def tensor_checksum(tensors: dict[str, torch.Tensor]) -> int:
+    """CRC-32 over every tensor's bytes in name order (about 1 GB/s: small beside the write)."""
+    crc = 0
+    for name in sorted(tensors):
+        flat = tensors[name].detach().cpu().contiguous().reshape(-1)
+        crc = zlib.crc32(name.encode(), crc)
+        if flat.numel():
+            crc = zlib.crc32(memoryview(flat.view(torch.uint8).numpy()), crc)
+    return crc
+
+
+def short_reason(err: BaseException) -> str:
+    """The first line of a library's error, without any dumped JSON, at most MAX_REASON characters."""
+    text = (str(err).splitlines() or [type(err).__name__])[0]
+    text = text.split("{", 1)[0].rstrip(" :(") or type(err).__name__
+    return text if len(text) <= MAX_REASON else text[:MAX_REASON] + "…"
 
 
 def read_metadata(path: Path) -> dict[str, str]:
@@ -45,17 +80,21 @@ def read_metadata(path: Path) -> dict[str, str]:
         with safe_open(str(path), framework="pt") as handle:
             return handle.metadata() or {}
     except (SafetensorError, OSError) as err:
-        raise UserError(f"{path} is damaged or not a safetensors file ({err}).") from None
+        raise DamagedCheckpoint(f"{path} is damaged or not a safetensors file ({short_reason(err)}).") from None
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], None], keep_previous: Path | None = None) -> None:
     """Write through `write(temporary)`, fsync, then rename over `path`. A failed write (disk
-    full, folder gone read-only) leaves `path` as it was and says so."""
+    full, folder gone read-only) leaves `path` as it was and says so. With `keep_previous`, the
+    file being replaced stays there under that name (a hard link: `path` exists at every moment)."""
     temporary = path.with_name(f".{path.name}.partial-{os.getpid()}")
     try:
         write(temporary)
+        os.chmod(temporary, 0o666 & ~_umask())  # the user's umask, like every other file of the run
         with open(temporary, "rb") as handle:
             os.fsync(handle.fileno())
+        if keep_previous is not None and path.exists():
+            _keep(path, keep_previous)
         os.replace(temporary, path)
         _fsync_dir(path.parent)
     except (OSError, SafetensorError) as err:
@@ -66,6 +105,20 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     finally:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
+
+
+def _keep(path: Path, previous: Path) -> None:
+    previous.unlink(missing_ok=True)
+    try:
+        os.link(path, previous)
+    except OSError:  # a file system without hard links
+        shutil.copy2(path, previous)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def free_space_problem(folder: Path, needed_bytes: int) -> str | None:

@@ -16,10 +16,10 @@ PROGRESS_KEYS = ("D/adv", "G/adv", "D(x)", "D(G(z))", "img/s")
 class RunLogger:
     def __init__(self, run: RunDir, total_steps: int, start_step: int, batch_size: int, show_progress: bool):
         continuing = run.stats.is_file()
-        if continuing:  # a crash may have logged steps the checkpoint never saw
-            _drop_rows_after(run.stats, start_step)
-            _drop_rows_after(run.metrics_log, start_step)
-            _drop_rows_after(run.controller_log, start_step)
+        self.dropped_rows = 0  # log rows of steps after the checkpoint resumed from (a crash logged them)
+        if continuing:
+            self.dropped_rows = sum(_drop_rows_after(path, start_step)
+                                    for path in (run.stats, run.metrics_log, run.controller_log))
         self.writer = SummaryWriter(str(run.tensorboard), purge_step=start_step if continuing else None)
         self.stats_file = open(run.stats, "a")
         self.metrics_path = run.metrics_log
@@ -93,12 +93,15 @@ def _short(value: float) -> str:
     return f"{value:.0f}" if math.isfinite(value) and abs(value) >= 100 else f"{value:.3g}"
 
 
-def _drop_rows_after(path, step: int) -> None:
-    """Keep the rows up to `step`; a line cut short by a crash (kill -9 mid-write) goes too."""
+def _drop_rows_after(path, step: int) -> int:
+    """Keep the rows up to `step`; a line cut short by a crash (kill -9 mid-write) goes too. The
+    number of rows dropped."""
     if not path.is_file():
-        return
-    kept = [line for line in path.read_text().splitlines() if (row := row_step(line)) is not None and row <= step]
+        return 0
+    lines = path.read_text().splitlines()
+    kept = [line for line in lines if (row := row_step(line)) is not None and row <= step]
     path.write_text("".join(line + "\n" for line in kept))
+    return len(lines) - len(kept)
 
 
 def row_step(line: str) -> int | None:

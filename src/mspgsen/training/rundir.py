@@ -24,6 +24,10 @@ class RunDir:
         return self.path / "checkpoint.safetensors"
 
     @property
+    def previous_checkpoint(self) -> Path:  # the one before, kept in case the latest is found damaged
+        return self.path / "checkpoint.previous.safetensors"
+
+    @property
     def snapshot(self) -> Path:  # the sampling generator (EMA when there is one) and its config
         return self.path / "generator.safetensors"
 
@@ -67,6 +71,7 @@ def new_run_dir(out: str | None, model: str, data: str) -> RunDir:
     """A fresh run folder: `out` when given (it must not hold a run), else the next runs/NNNNN-…."""
     path = Path(out) if out else _next_numbered(Path(DEFAULT_RUNS_ROOT), f"{model}-{_slug(data)}")
     run = RunDir(path)
+    _refuse_generator_without_checkpoint(run)
     if run.checkpoint.exists() or run.config.exists():
         raise UserError(f"{path} already holds a run; pass --resume to continue it, or choose another --out.")
     _make_writable(path)
@@ -77,14 +82,18 @@ def existing_run_dir(path: str | Path, need_checkpoint: bool = False) -> RunDir:
     run = RunDir(Path(path))
     if not run.config.is_file():
         raise UserError(f"{run.path} is not a run folder (no config.yaml); give the folder a training run wrote.")
-    if need_checkpoint and not run.checkpoint.is_file():
-        raise UserError(f"{run.path} has no checkpoint to resume from yet; train it again without --resume.")
+    if need_checkpoint:
+        _refuse_generator_without_checkpoint(run)
     return run
 
 
-def run_has_saved_weights(path: str | Path) -> bool:
-    """Whether a run folder holds a generator snapshot (written with every checkpoint)."""
-    return RunDir(Path(path)).snapshot.is_file()
+def _refuse_generator_without_checkpoint(run: RunDir) -> None:
+    """A folder with a trained generator but no checkpoint can be neither resumed nor overwritten
+    without losing that generator: the same way out, with --resume or without."""
+    if run.config.is_file() and run.snapshot.is_file() and not run.checkpoint.is_file():
+        raise UserError(f"{run.path} holds a trained generator ({run.snapshot.name}) but no {run.checkpoint.name} "
+                        f"to resume from. Keep it and train into another --out (sample from it with `mspgsen "
+                        f"sample --run {run.path}`), or delete the folder to train it again from step 0.")
 
 
 def _next_numbered(root: Path, label: str) -> Path:
@@ -93,7 +102,10 @@ def _next_numbered(root: Path, label: str) -> Path:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(text).name or text).strip("_") or "data"
+    """A data set's name, or the last two parts of a data path (`…/cifar10/test` → `cifar10-test`),
+    so that runs on sibling folders called `test` or `train` can be told apart."""
+    parts = [part for part in Path(text).parts if part not in ("/", ".", "..")][-2:]
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join(parts) or text).strip("_") or "data"
 
 
 def _make_writable(path: Path) -> None:

@@ -9,7 +9,8 @@ from safetensors.torch import load_file, save_file
 
 from mspgsen.config import RunConfig
 from mspgsen.data.base import DataShape
-from mspgsen.training.checkpoint import atomic_write, load_state, read_metadata, save_state
+from mspgsen.errors import UserError
+from mspgsen.training.checkpoint import DamagedCheckpoint, atomic_write, load_state, read_metadata, save_state
 from mspgsen.training.rundir import RunDir
 from mspgsen.training.state import TrainingState
 
@@ -19,7 +20,7 @@ def save_run(state: TrainingState, run: RunDir, config: RunConfig) -> None:
     # training time goes in the checkpoint but not in state_dict: a divergence rollback restores
     # the weights, never the clock
     save_state(run.checkpoint, {**state.state_dict(), "controllers": state.controller_states(),
-                                "progress": state.progress.state_dict()}, info)
+                                "progress": state.progress.state_dict()}, info, keep_previous=run.previous_checkpoint)
     save_snapshot(state, run.snapshot, config)
 
 
@@ -33,7 +34,17 @@ def save_snapshot(state: TrainingState, path, config: RunConfig) -> None:
 
 
 def resume_run(state: TrainingState, run: RunDir) -> None:
-    saved = load_state(run.checkpoint, state.device)
+    """Load the run's checkpoint into `state`; a damaged latest one gives way to the one before it,
+    with a warning."""
+    try:
+        saved = load_state(run.checkpoint, state.device)
+    except DamagedCheckpoint as err:
+        if not run.previous_checkpoint.is_file():
+            raise UserError(f"{err} No earlier checkpoint is kept in {run.path}; the run cannot be resumed. "
+                            "Start a new run, or sample from its generator.safetensors.") from None
+        saved = load_state(run.previous_checkpoint, state.device)
+        print(f"warning: {err} Resuming from the previous checkpoint (step {int(saved['step'])}) instead.",
+              flush=True)
     state.load_state_dict(saved)
     state.load_controller_states(saved.get("controllers", {}))
     state.progress.load_state_dict(saved.get("progress", {}))
