@@ -157,3 +157,49 @@ def test_train_help_shows_defaults(capsys):
         main(["train", "--help"])
     out = capsys.readouterr().out
     assert "default 3000" in out and "default 128" in out and "default auto" in out
+
+
+def test_a_grid_of_digits_is_legible_and_titled(tmp_path):
+    from PIL import Image
+
+    from mspgsen.report.plots import GRID_PADDING, MIN_CELL, TITLE_BAND, save_image_grid
+
+    save_image_grid(torch.rand(64, 1, 28, 28) * 2 - 1, tmp_path / "grid.png", title="dcgan on mnist, step 10")
+    picture = Image.open(tmp_path / "grid.png")
+    cell = MIN_CELL + GRID_PADDING  # 28-pixel digits shown at 56
+    assert picture.size == (8 * cell + GRID_PADDING, TITLE_BAND + 8 * cell + GRID_PADDING)
+    band = torch.from_numpy(__import__("numpy").array(picture.crop((0, 0, picture.width, TITLE_BAND)).convert("L")))
+    assert (band < 128).any() and (band > 128).float().mean() > 0.8  # dark text on a white band
+
+
+def test_a_run_ends_with_figures_that_say_what_they_show(tmp_path):
+    api.train(tiny_config(tmp_path, steps=10))
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())["modes2d"]
+    assert metrics["num_samples"] == 500 and (tmp_path / "run" / "samples.png").stat().st_size > 10_000
+    assert (tmp_path / "run" / "training_curves.png").is_file()
+
+
+def test_a_second_writer_is_refused_and_a_killed_writers_lock_does_not_block(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "mspgsen", *tiny_args(tmp_path, steps=10_000_000),
+               "--set", "train.checkpoint_every=50"]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (run / "checkpoint.safetensors").is_file() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        second = subprocess.run([*command[:3], *tiny_args(tmp_path, "--resume", steps=10_000_000)],
+                                capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2 and second.stderr.count("\n") == 1
+        assert f"is being trained by process {first.pid}" in second.stderr
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    third = subprocess.run([*command[:3], *tiny_args(tmp_path, "--resume", steps=60)], capture_output=True,
+                           text=True, timeout=120)
+    assert third.returncode == 0, third.stderr  # the dead writer's lock went with it

@@ -35,7 +35,7 @@ from mspgsen.training.hardware import apply_threads, choose_precision, choose_th
 from mspgsen.training.logger import RunLogger, SilentLogger
 from mspgsen.training.checkpoint import free_space_problem, state_bytes
 from mspgsen.training.loop import train_loop
-from mspgsen.training.rundir import RunDir, existing_run_dir, new_run_dir
+from mspgsen.training.rundir import RunDir, RunLock, existing_run_dir, new_run_dir
 from mspgsen.training.seeding import seed_everything
 from mspgsen.training.snapshot import resume_run
 from mspgsen.training.state import TrainingState
@@ -97,8 +97,6 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device) 
             raise UserError("--resume needs --out naming the run folder to continue.")
         run = existing_run_dir(config.train.out, need_checkpoint=True)
         _check_resumable(load_yaml(run.config), config)
-        if world.is_main:
-            run.remove_stale_partials()
         if not run.checkpoint.is_file():  # stopped before its first checkpoint: nothing to lose, start over
             if world.is_main:
                 print(f"{run.path} has no checkpoint yet; training it from step 0", flush=True)
@@ -107,6 +105,19 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device) 
         run = RunDir(Path(world.broadcast(
             str(new_run_dir(config.train.out, family.name, config.data.name).path) if world.is_main else None)))
     config = dataclasses.replace(config, train=dataclasses.replace(config.train, out=str(run.path)))
+    lock = RunLock(run).acquire() if world.is_main else None  # before anything in the folder is touched
+    try:
+        if world.is_main:
+            run.remove_stale_partials()  # a killed writer's; never a live one's, which would hold the lock
+        return _train_in(run, config, resume, world, device, family, source, evaluator, controllers)
+    finally:
+        if lock:
+            lock.release()
+
+
+def _train_in(run: RunDir, config: RunConfig, resume: bool, world: World, device: torch.device, family, source,
+              evaluator, controllers) -> TrainResult:
+    """Train in the run folder this process holds the lock of."""
     precision, machine = _settle_machine(family, source.shape, config, device)
     seed_everything(config.train.seed)
     stream = source.stream(config.train.batch_size, config.train.seed, device)
@@ -133,8 +144,8 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device) 
               f"{config.train.steps} steps on {device}{processes}{fast} → {run.path}", flush=True)
         for line in machine:
             print(line, flush=True)
-    logger = (RunLogger(run, config.train.steps, state.step, config.train.batch_size, config.train.progress)
-              if world.is_main else SilentLogger())
+    logger = (RunLogger(run, config.train.steps, state.step, config.train.batch_size, config.train.progress,
+                        config.train.time_limit > 0) if world.is_main else SilentLogger())
     if resume and world.is_main:
         dropped = f"; dropped {logger.dropped_rows} log row(s) written after it" if logger.dropped_rows else ""
         print(f"resuming from the checkpoint of step {state.step}{dropped}", flush=True)

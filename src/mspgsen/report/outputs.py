@@ -21,13 +21,14 @@ PREVIEW_POINTS = 2500
 STACKED_SAMPLES = 26_000  # the Stacked MNIST protocol (VEEGAN, PacGAN)
 
 
-def write_preview(state: TrainingState, run: RunDir, source: DataSource, path: Path | None = None) -> Path:
+def write_preview(state: TrainingState, run: RunDir, source: DataSource, path: Path | None = None,
+                  note: str = "") -> Path:
     run.samples.mkdir(exist_ok=True)
     path = path or run.samples / f"step-{state.step:07d}.png"
     count = PREVIEW_POINTS if state.shape.kind == "points" else PREVIEW_IMAGES
     samples = draw(state.family, state.sampling_generator(), state.shape, count, PREVIEW_SEED, state.device,
                    state.precision)
-    save_samples_figure(samples, path, source, f"{state.family.name} on {source.name}, step {state.step}")
+    save_samples_figure(samples, path, source, f"{state.family.name} on {source.name}, step {state.step}{note}")
     return path
 
 
@@ -35,7 +36,7 @@ def save_samples_figure(samples: torch.Tensor, path: Path, source: DataSource | 
     if samples.dim() == 2:
         save_scatter(samples, path, getattr(source, "centers", None), title)
     else:
-        save_image_grid(samples, path)
+        save_image_grid(samples, path, title=title)
 
 
 def evaluate_points(family, generator, shape, source, device, num_samples: int, seed: int = 0) -> dict[str, Any]:
@@ -47,13 +48,18 @@ def finish_run(state: TrainingState, run: RunDir, source: DataSource, config: Ru
     """Final figures and the metrics available offline (also written to metrics.json): the mode
     metrics on 2-D mixtures; on images those a classifier on disk allows, or a note naming the
     command that gives them."""
-    write_preview(state, run, source, run.path / "samples.png")
     if run.stats.is_file():
-        save_training_curves(run.stats, run.path / "training_curves.png", run.metrics_log)
+        save_training_curves(run.stats, run.path / "training_curves.png", run.metrics_log,
+                             f"{state.family.name} on {source.name}, steps 0-{state.step}")
     if not hasattr(source, "centers"):
+        write_preview(state, run, source, run.path / "samples.png")
         return record_image_metrics(state, run, config) if config.train.final_eval_n else None
-    return record_point_metrics(run, state.family, state.sampling_generator(), state.shape, source, state.device,
-                                config.train.eval_samples, state.step, state.ema is not None)
+    metrics = record_point_metrics(run, state.family, state.sampling_generator(), state.shape, source, state.device,
+                                   config.train.eval_samples, state.step, state.ema is not None)
+    coverage = (f"\n{metrics['modes_covered']}/{metrics['num_modes']} modes, {100 * metrics['high_quality']:.1f}% "
+                f"within 3σ, KL {metrics['kl']:.3f} ({metrics['num_samples']} samples)")
+    write_preview(state, run, source, run.path / "samples.png", coverage)
+    return metrics
 
 
 def record_image_metrics(state: TrainingState, run: RunDir, config: RunConfig) -> dict[str, Any]:

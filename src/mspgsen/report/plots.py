@@ -8,13 +8,19 @@ import torch
 from PIL import Image
 
 GRID_PADDING = 2  # pixels between the images of a grid, as torchvision's make_grid
+MIN_CELL = 56  # smaller images are scaled up to at least this many pixels a side, so a 28x28 digit is legible
+TITLE_BAND = 18  # pixels of the white band a grid's title is written in
 
 
-def save_image_grid(images: torch.Tensor, path: Path, nrow: int | None = None) -> None:
+def save_image_grid(images: torch.Tensor, path: Path, nrow: int | None = None, title: str = "") -> None:
     """Images `[N, C, H, W]` in [-1, 1] as one PNG grid, `nrow` images per row, laid out like
-    torchvision's `save_image(normalize=True, value_range=(-1, 1))`. Written with Pillow directly:
+    torchvision's `save_image(normalize=True, value_range=(-1, 1))`, small images scaled up (nearest)
+    to at least MIN_CELL pixels, with `title` in a band on top. Written with Pillow directly:
     importing torchvision costs a training process 1.5 s for this one picture."""
     images = images.detach().float().cpu()
+    scale = max(1, -(-MIN_CELL // min(images.shape[-2:])))
+    if scale > 1:
+        images = images.repeat_interleave(scale, dim=-2).repeat_interleave(scale, dim=-1)
     if images.shape[1] == 1:
         images = images.expand(-1, 3, -1, -1)
     nrow = min(nrow or max(1, int(len(images) ** 0.5)), len(images))
@@ -25,7 +31,21 @@ def save_image_grid(images: torch.Tensor, path: Path, nrow: int | None = None) -
         top, left = (i // nrow) * height + GRID_PADDING, (i % nrow) * width + GRID_PADDING
         grid[:, top:top + image.shape[-2], left:left + image.shape[-1]] = (image.clamp(-1, 1) + 1) / 2
     pixels = grid.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
-    Image.fromarray(pixels).save(path)
+    picture = Image.fromarray(pixels)
+    if title:
+        picture = _with_title(picture, title)
+    picture.save(path)
+
+
+def _with_title(picture: Image.Image, title: str) -> Image.Image:
+    from PIL import ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    band = TITLE_BAND
+    titled = Image.new("RGB", (picture.width, picture.height + band), "white")
+    titled.paste(picture, (0, band))
+    ImageDraw.Draw(titled).text((4, (band - 11) // 2), title, fill="black", font=font)
+    return titled
 
 
 def _pyplot():
@@ -43,9 +63,13 @@ def save_scatter(points: torch.Tensor, path: Path, centers: torch.Tensor | None 
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(5, 5))
     points = points.float().cpu()
-    axis.scatter(points[:, 0], points[:, 1], s=2, alpha=0.5, color=color, label=label)
+    if centers is not None:  # hollow rings under the samples: the clusters stay visible
+        axis.scatter(centers[:, 0], centers[:, 1], s=90, facecolors="none", edgecolors="tab:red", linewidths=0.8,
+                     label="mode centres", zorder=1)
+    axis.scatter(points[:, 0], points[:, 1], s=2, alpha=0.5, color=color, label=label, zorder=2)
+    axis.set_xlabel("x")
+    axis.set_ylabel("y")
     if centers is not None:
-        axis.scatter(centers[:, 0], centers[:, 1], s=40, marker="x", color="tab:red", label="mode centres")
         span = float(centers.abs().max()) * 1.5 + 0.5
         axis.set_xlim(-span, span)
         axis.set_ylim(-span, span)
@@ -57,7 +81,7 @@ def save_scatter(points: torch.Tensor, path: Path, centers: torch.Tensor | None 
     plt.close(figure)
 
 
-def save_training_curves(stats_file: Path, path: Path, metrics_file: Path | None = None) -> None:
+def save_training_curves(stats_file: Path, path: Path, metrics_file: Path | None = None, title: str = "") -> None:
     """Seed 002's figures 3 and 4: loss terms, D(x) against D(G(z)), and periodic metrics, over steps."""
     plt = _pyplot()
     rows = _rows(stats_file)
@@ -72,15 +96,19 @@ def save_training_curves(stats_file: Path, path: Path, metrics_file: Path | None
     for name in ("D(x)", "D(G(z))"):
         axes[1].plot(steps, [row.get(name, float("nan")) for row in rows], label=name)
     titles = ["loss terms (unweighted)", "discriminator outputs", "periodic evaluation"]
+    y_labels = ["loss", "D's output (probability or score)", "metric value"]
     if evaluations:
         for name in [k for k in evaluations[0] if k != "step"]:
             axes[2].plot([r["step"] for r in evaluations], [r.get(name, float("nan")) for r in evaluations],
                          marker="o", label=name)
-    for axis, title in zip(axes, titles):
+    for axis, panel, y_label in zip(axes, titles, y_labels):
         axis.set_xlabel("step")
-        axis.set_title(title)
+        axis.set_ylabel(y_label)
+        axis.set_title(panel)
         axis.legend(fontsize=8)
         axis.grid(alpha=0.3)
+    if title:
+        figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)

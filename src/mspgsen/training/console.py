@@ -68,7 +68,7 @@ class PlainProgress:
         done = f"{self.n}/{self.total}" if self.total else f"{self.n}"
         left = ""
         if self.total and rate > 0 and self.n < self.total:
-            left = f", about {_duration((self.total - self.n) / rate)} left"
+            left = f", about {duration((self.total - self.n) / rate)} left"
         postfix = f"  {self.postfix}" if self.postfix else ""
         return f"{self.description}: {done} {self.unit} ({rate:.3g} {self.unit}/s{left}){postfix}"
 
@@ -83,7 +83,8 @@ class PlainProgress:
         self.close()
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """12s, 3m05s, 1h02m."""
     if not math.isfinite(seconds):
         return "?"
     minutes, seconds = divmod(int(seconds), 60)

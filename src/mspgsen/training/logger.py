@@ -7,14 +7,17 @@ import time
 
 from torch.utils.tensorboard import SummaryWriter
 
-from mspgsen.training.console import progress_bar
+from mspgsen.training.console import duration, progress_bar
 from mspgsen.training.rundir import RunDir
 
 PROGRESS_KEYS = ("D/adv", "G/adv", "D(x)", "D(G(z))", "img/s")
 
 
 class RunLogger:
-    def __init__(self, run: RunDir, total_steps: int, start_step: int, batch_size: int, show_progress: bool):
+    def __init__(self, run: RunDir, total_steps: int, start_step: int, batch_size: int, show_progress: bool,
+                 time_limited: bool = False):
+        """`time_limited`: the run ends on its clock, so the bar counts steps without a total and
+        the time left comes from the progress fraction."""
         continuing = run.stats.is_file()
         self.dropped_rows = 0  # log rows of steps after the checkpoint resumed from (a crash logged them)
         if continuing:
@@ -24,9 +27,10 @@ class RunLogger:
         self.stats_file = open(run.stats, "a")
         self.metrics_path = run.metrics_log
         self.controller_path = run.controller_log
-        self.bar = progress_bar(total_steps, "training", "step", start_step, show_progress)
+        self.bar = progress_bar(None if time_limited else total_steps, "training", "step", start_step, show_progress)
         self.batch_size = batch_size
         self._tick_time, self._tick_step = time.perf_counter(), start_step
+        self._start_time, self._start_progress = time.perf_counter(), None
 
     def advance(self) -> None:
         self.bar.update(1)
@@ -39,8 +43,19 @@ class RunLogger:
             self.writer.add_scalar(name, value, step)
         self.stats_file.write(json.dumps({"step": step, **values}) + "\n")
         self.stats_file.flush()
-        self.bar.set_postfix_str("  ".join(f"{k} {_short(values[k])}" for k in PROGRESS_KEYS if k in values))
+        postfix = "  ".join(f"{k} {_short(values[k])}" for k in PROGRESS_KEYS if k in values)
+        self.bar.set_postfix_str(f"{postfix}  {self._time_left(now, values.get('progress'))}".rstrip())
         return values
+
+    def _time_left(self, now: float, progress: float | None) -> str:
+        """The estimated time to the run's end, from how fast its progress fraction moves."""
+        if progress is None:
+            return ""
+        if self._start_progress is None:
+            self._start_progress, self._start_time = progress, now
+            return ""
+        moved = progress - self._start_progress
+        return f"about {duration((1 - progress) * (now - self._start_time) / moved)} left" if moved > 0 else ""
 
     def log_metrics(self, step: int, metrics: dict[str, float]) -> None:
         """A periodic evaluation: TensorBoard under eval/, one line of metrics.jsonl, one line on screen."""

@@ -1,8 +1,11 @@
 """Run folders: one per run, holding its config, checkpoints, logs, samples and metrics."""
 from __future__ import annotations
 
+import fcntl
 import os
 import re
+import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +61,10 @@ class RunDir:
     @property
     def tensorboard(self) -> Path:
         return self.path / "tensorboard"
+
+    @property
+    def lock_file(self) -> Path:  # held (flock) by the one process training the run
+        return self.path / ".lock"
 
     def remove_stale_partials(self) -> list[Path]:
         """Temporary files of writes a crash (kill -9, power loss) cut off; the real files are intact."""
@@ -116,3 +123,38 @@ def _make_writable(path: Path) -> None:
         probe.unlink()
     except OSError as err:
         raise UserError(f"cannot write to the run folder {path} ({err.strerror}); choose a writable --out.") from None
+
+
+class RunLock:
+    """One writer per run folder: an exclusive `flock` on RUN/.lock, held while a process trains.
+
+    The kernel drops the lock when its process ends, however it ends (kill -9 included), so a
+    lock left behind by a dead process never blocks a resume; the file only says who held it."""
+
+    def __init__(self, run: RunDir):
+        self.run = run
+        self.handle = None
+
+    def acquire(self) -> "RunLock":
+        handle = open(self.run.lock_file, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise UserError(f"{self.run.path} is being trained by {holder}; two writers would interleave its "
+                            "checkpoints and logs. Wait for it to finish, or stop it (Ctrl-C or kill PID), "
+                            "then --resume.") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        handle.flush()
+        self.handle = handle
+        return self
+
+    def release(self) -> None:
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+            self.handle = None
