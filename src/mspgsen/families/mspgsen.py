@@ -48,7 +48,7 @@ class MSPGSENConfig(FamilyConfig):
     contrastive_temperature: float = setting(0.1, low_open=True)  # τ of eq. 7
     label_dropout: float = setting(0.1, high=1)  # share of labels replaced by the null label
     instance_noise: float = 0.1  # std of the noise on D's inputs at step 0, falling linearly to 0 ("linear-noise")
-    grow_fraction: float = setting(0.5, low_open=True, high=1)  # share of the run over which progressive growth reaches full size
+    grow_fraction: float = setting(0.5, low_open=True)  # share of the run over which progressive growth reaches full size
     tokens: int = setting(8, low=1)  # points: the hidden vector is read as this many tokens
     d_spectral: bool = True  # spectral norm in D and D_aux
 
