@@ -29,13 +29,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--precision", default="auto", help="ours: auto | fp32 | bf16 (the reference is fp32)")
+    parser.add_argument("--set", action="append", default=[], help="config overrides for ours, e.g. train.final_eval_n=0")
     return parser.parse_args()
 
 
 def commands(args, out: Path) -> dict[str, list[str]]:
     ours = [sys.executable, "-m", "mspgsen", "train", "--model", "dcgan", "--data", "mnist", "--data-root",
             args.data_root, "--image-size", str(args.image_size), "--steps", str(args.steps), "--batch-size", "64",
-            "--precision", args.precision, "--set", "model.bias=false", "--out", str(out / "ours")]
+            "--precision", args.precision, "--set", "model.bias=false", "--out", str(out / "ours"),
+            *[arg for item in args.set for arg in ("--set", item)]]
     reference = [sys.executable, str(HERE / "reference_dcgan.py"), "--data-root", args.data_root, "--image-size",
                  str(args.image_size), "--steps", str(args.steps), "--outf", str(out / "reference")]
     return {f"mspgsen train ({args.precision})": ours, "reference (fp32)": reference}

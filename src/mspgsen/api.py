@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,7 +154,12 @@ def _train_in(run: RunDir, config: RunConfig, resume: bool, world: World, device
         completed = train_loop(state, config, run, logger, lambda s: write_preview(s, run, source), evaluator)
     finally:
         logger.close()
-    metrics = finish_run(state, run, source, config) if completed and world.is_main else None
+    metrics = None
+    if completed and world.is_main:
+        began = time.perf_counter()
+        metrics = finish_run(state, run, source, config)
+        print(f"trained {state.step} steps in {state.progress.elapsed():.0f}s; final samples, figures and metrics "
+              f"{time.perf_counter() - began:.1f}s more (outside any time limit)", flush=True)
     return TrainResult(run.path, state.step, completed, metrics)
 
 
