@@ -203,3 +203,13 @@ def test_a_second_writer_is_refused_and_a_killed_writers_lock_does_not_block(tmp
     third = subprocess.run([*command[:3], *tiny_args(tmp_path, "--resume", steps=60)], capture_output=True,
                            text=True, timeout=120)
     assert third.returncode == 0, third.stderr  # the dead writer's lock went with it
+
+
+def test_a_bad_train_key_is_reported_before_torch_is_imported():
+    import subprocess
+    import sys
+
+    code = ("import sys; from mspgsen.cli import main; code = main(['train', '--steps', '-3']); "
+            "print(code, 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["2", "False"] and "'train.steps' must be at least 1" in done.stderr

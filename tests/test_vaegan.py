@@ -53,7 +53,8 @@ def test_interpolation_grid_has_ten_steps_per_row(tmp_path, tiny_images):
     run = api.train(tiny_config(tmp_path, "vaegan", tiny_images, steps=2, extra=SMALL)).run_dir
     path = api.interpolation_grid(run, 3, tmp_path / "walk.png")
     width, height = Image.open(path).size
-    assert (width - 2) // (16 + 2) == 10 and (height - 2) // (16 + 2) == 3  # save_image's 2-px padding
+    cell = 4 * 16 + 2  # 16-pixel images shown 4x larger (at least 56 px), 2-px padding as save_image's
+    assert (width - 2) // cell == 10 and (height - 2) // cell == 3
 
 
 def test_slerp_starts_and_ends_at_its_endpoints():
