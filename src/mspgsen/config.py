@@ -61,7 +61,8 @@ class FamilyConfig:
 @dataclass
 class DataConfig:
     name: str = setting("grid25", flag="data")  # a data set (see `mspgsen list`), a folder of images or an .npz file
-    root: str | None = setting(None, resumable=True, flag="data_root")  # where named sets live; default $MSPGSEN_DATA, else ./data
+    # where named data sets live; default $MSPGSEN_DATA, else ./data
+    root: str | None = setting(None, resumable=True, flag="data_root")
     download: bool = True  # let torchvision fetch a named set whose files are missing
     split: Literal["train", "test"] = "train"
     image_size: str | None = setting(None, flag="image_size")  # "S" or "HxW"; default: the source's own size
@@ -72,7 +73,8 @@ class DataConfig:
     std: float | None = setting(None, low_open=True)  # 2-D mixtures: std of each Gaussian (ring8 0.01, grid25 0.05)
     radius: float | None = setting(None, low_open=True)  # ring8: radius of the circle of centres (1)
     spacing: float | None = setting(None, low_open=True)  # grid25: distance between neighbouring centres (2)
-    size: int | None = setting(None, low=1)  # 2-D mixtures: a fixed training set of this many points; default: fresh every batch
+    # 2-D mixtures: a fixed training set of this many points; default: fresh every batch
+    size: int | None = setting(None, low=1)
 
 
 @dataclass
@@ -87,7 +89,8 @@ class APFLConfig:
     step_gamma: float = setting(0.5, low_open=True, high=1)
     d_strong_accuracy: float = 0.9  # D's mean accuracy above this: D is too strong
     d_weak_accuracy: float = 0.55  # below this: D is too weak, its lr is restored towards the base
-    d_lr_factor: float = setting(0.8, low_open=True, high=1)  # how much a too-strong D's lr is cut per tick (floor: min_lr_scale)
+    # how much a too-strong D's lr is cut per tick (floor: min_lr_scale)
+    d_lr_factor: float = setting(0.8, low_open=True, high=1)
     min_lr_scale: float = setting(0.05, low_open=True, high=1)
     noise_step: float = 0.02  # instance noise added per tick while D is too strong
     max_noise: float = 0.3
@@ -115,7 +118,8 @@ class BalanceConfig:
     epsilon_decay: int = 0  # ticks over which ε falls linearly; 0: the first 30% of the run's ticks
     lr_factor: float = setting(1.25, low=1)  # what lr up / down multiply or divide by
     max_extra_steps: int = 3  # cap on extra D or G steps per step
-    load_from: str | None = setting(None, flag="balancer_from")  # a run whose balancer (weights and replay) to start from
+    # a run whose balancer (weights and replay) to start from
+    load_from: str | None = setting(None, flag="balancer_from")
 
 
 @dataclass
@@ -144,7 +148,8 @@ class TrainConfig:
     final_eval_n: int = setting(10_000, resumable=True)
     # steps between evaluations during training (metrics.jsonl, best.safetensors); 0: none
     eval_every: int = setting(0, resumable=True)
-    eval_n: int = setting(2000, low=1, resumable=True)  # samples per periodic evaluation (`mspgsen evaluate` for the full protocol)
+    # samples per periodic evaluation (`mspgsen evaluate` for the full protocol)
+    eval_n: int = setting(2000, low=1, resumable=True)
     eval_metrics: str = "fid"  # images: comma-separated fid,is,kid,prc,modes (points: always the mode metrics)
     eval_features: Literal["inception", "classifier"] = "inception"  # feature extractor of periodic image metrics
     eval_ref: str = "train"  # reference images: train, test, or a folder / .npz

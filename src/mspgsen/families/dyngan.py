@@ -35,7 +35,8 @@ class DynGANConfig(AdversarialConfig):
     name: str = "dyngan"
     max_partitions: int = setting(30, low=1)
     repartition_every: int = setting(3000, low=1)  # steps between partition splits
-    score_ema: float = setting(0.1, low_open=True, high=1)  # λ: weight of the newest D probability in a sample's smoothed score
+    # λ: weight of the newest D probability in a sample's smoothed score
+    score_ema: float = setting(0.1, low_open=True, high=1)
     delta: float = setting(0.2, low_open=True)  # a sample is collapsed when its smoothed probability exceeds 1/(1+δ)
     min_flagged: float = setting(0.01, high=1)  # a new partition needs at least this share of the training set
 

@@ -57,7 +57,8 @@ class ConvGenerator(nn.Module):
             self.to_image = _Up(widths[-1], shape.channels, sizes[-1], False, nn.Identity(), nn.Tanh(), spec.up_kernel,
                                 spec.bias)
         else:
-            self.to_image = nn.Sequential(nn.Conv2d(widths[-1], shape.channels, 3, padding=1, bias=spec.bias), nn.Tanh())
+            self.to_image = nn.Sequential(nn.Conv2d(widths[-1], shape.channels, 3, padding=1, bias=spec.bias),
+                                          nn.Tanh())
         if spec.dcgan_init:
             dcgan_init(self)
 
