@@ -156,9 +156,9 @@ def _train_in(run: RunDir, config: RunConfig, resume: bool, world: World, device
         logger.close()
     metrics = None
     if completed and world.is_main:
-        began = time.perf_counter()
+        trained_for, began = state.progress.elapsed(), time.perf_counter()
         metrics = finish_run(state, run, source, config)
-        print(f"trained {state.step} steps in {state.progress.elapsed():.0f}s; final samples, figures and metrics "
+        print(f"trained {state.step} steps in {trained_for:.0f}s; final samples, figures and metrics "
               f"{time.perf_counter() - began:.1f}s more (outside any time limit)", flush=True)
     return TrainResult(run.path, state.step, completed, metrics)
 
