@@ -76,11 +76,14 @@ def test_threads_follow_the_user_then_omp_num_threads(monkeypatch):
 def test_small_work_gets_one_thread_and_large_work_the_free_cores(monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(hardware, "usable_cores", lambda: 4)
+    monkeypatch.setattr(hardware, "threads_per_core", lambda: 1)
     assert choose_threads(0, None).value == 1  # 2-D MLPs
     assert choose_threads(0, 1e6).value == 1  # a tiny conv net
     assert choose_threads(0, 1e11, busy=0.0).value == 4
     assert choose_threads(0, 1e11, busy=1.1).value == 3  # another job holds a core
     assert choose_threads(0, 1e11, busy=6.0).value == 1  # never fewer than one
+    monkeypatch.setattr(hardware, "threads_per_core", lambda: 2)
+    assert choose_threads(0, 1e11, busy=0.0).value == 2  # 4 hyper-threads on 2 physical cores
 
 
 @pytest.mark.parametrize("model", ["dcgan", "dyngan"])  # dyngan cannot be built on the meta device

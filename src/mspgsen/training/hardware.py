@@ -82,6 +82,19 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def threads_per_core() -> int:
+    """Hardware threads per physical core (2 with hyper-threading), from /proc/cpuinfo; 1 when unknown."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return 1
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    try:
+        return max(1, int(fields["siblings\t"]) // int(fields["cpu cores\t"]))
+    except (KeyError, ValueError, ZeroDivisionError):
+        return 1
+
+
 def busy_cores(window: float = BUSY_WINDOW_SECONDS) -> float:
     """Cores other processes keep busy now, from two reads of /proc/stat; the load average
     where there is no /proc/stat."""
@@ -117,7 +130,8 @@ def choose_threads(setting: int, work_flops: float | None, busy: float | None = 
         return Choice(1, f"small work ({size}) runs fastest on one thread")
     cores = usable_cores()
     busy = busy_cores() if busy is None else busy
-    free = max(1, min(cores, round(cores - busy)))
+    # hyper-threads share a core's matrix units: one thread per physical core
+    free = max(1, min(cores, round(cores - busy)) // threads_per_core())
     return Choice(free, f"{work_flops / 1e9:.1f} GFLOP per step; {free} of {cores} cores free")
 
 
