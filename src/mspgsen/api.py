@@ -27,7 +27,8 @@ from mspgsen.errors import UserError
 from mspgsen.evaluation import ImageEvaluator, load_sample_file, parse_metrics, to_uint8
 from mspgsen.families import FAMILIES
 from mspgsen.report.periodic import PeriodicEvaluator
-from mspgsen.report.outputs import (STACKED_SAMPLES, finish_run, record_point_metrics, save_samples_figure, write_metrics,
+from mspgsen.metrics.stacked_mnist import PROTOCOL_SAMPLES as STACKED_SAMPLES
+from mspgsen.report.outputs import (finish_run, record_point_metrics, save_samples_figure, write_metrics,
                                     write_preview)
 from mspgsen.sampling import draw, load_generator
 from mspgsen.training.device import resolve_device

@@ -19,11 +19,10 @@ from mspgsen.errors import UserError
 from mspgsen.metrics.extractors import ClassifierFeatures, InceptionFeatures
 from mspgsen.metrics.features import (feature_statistics, frechet_distance, inception_score, kernel_distance,
                                       precision_recall)
-from mspgsen.metrics.stacked_mnist import StackedDigitReader, modes_from_logits
+from mspgsen.metrics.stacked_mnist import PROTOCOL_SAMPLES, StackedDigitReader, modes_from_logits
 from mspgsen.training.checkpoint import atomic_write
 
 IMAGE_METRICS = ("fid", "is", "kid", "prc", "modes")
-STACKED_REFERENCE = 26_000  # real Stacked MNIST samples whose classifier features the FID compares against
 Extractor = Callable[[torch.Tensor], dict[str, torch.Tensor]]
 
 
@@ -95,7 +94,7 @@ class StackedModesMetric:
         self.digits = find_classifier("mnist", classifier_path, device)
         self.reader = StackedDigitReader(self.digits.model, self.digits.extractor_name)
         # the first 26,000 training stacks: the protocol's sample count on the real side too
-        real = dataclasses.replace(data, name="stacked-mnist", split="train", limit=STACKED_REFERENCE,
+        real = dataclasses.replace(data, name="stacked-mnist", split="train", limit=PROTOCOL_SAMPLES,
                                    image_size=None)
         images = load_data(real).images
         self.reference = cached_features(self.reader, f"stacked-mnist:train:{len(images)}", images)

@@ -10,6 +10,7 @@ import torch
 from mspgsen.config import RunConfig
 from mspgsen.data.base import DataSource
 from mspgsen.metrics.modes2d import mode_coverage
+from mspgsen.metrics.stacked_mnist import PROTOCOL_SAMPLES as STACKED_SAMPLES
 from mspgsen.report.plots import save_image_grid, save_scatter, save_training_curves
 from mspgsen.sampling import draw
 from mspgsen.training.rundir import RunDir
@@ -18,7 +19,6 @@ from mspgsen.training.state import TrainingState
 PREVIEW_SEED = 1234  # previews use the same latents at every step, so they can be compared
 PREVIEW_IMAGES = 64
 PREVIEW_POINTS = 2500
-STACKED_SAMPLES = 26_000  # the Stacked MNIST protocol (VEEGAN, PacGAN)
 
 
 def write_preview(state: TrainingState, run: RunDir, source: DataSource, path: Path | None = None,
