@@ -11,7 +11,7 @@ from mspgsen.families import FAMILIES
 from mspgsen.objectives import r1_penalty
 from mspgsen.training.loop import run_step
 
-from conftest import TINY
+from conftest import TINY, tiny_config
 from test_families_contract import context, make_state
 
 
@@ -93,3 +93,64 @@ def test_a_wrong_norm_or_a_key_of_another_mould_is_a_clear_error():
 def test_a_negative_loss_weight_is_a_clear_error(model, key):
     with pytest.raises(UserError, match=f"model.{key} weights a loss term and must be 0 \\(off\\) or more, got -1"):
         resolve([{"model": model}], [f"model.{key}=-1"])
+
+
+def _trained_accuracy(family_overrides: list[str], fake_batch, steps: int = 200, lr: float = 1e-3) -> float:
+    """Accuracy of the family's D (no norm layers, so no batch statistics leak) trained with BCE to
+    tell real ring8 batches from `fake_batch(real)`, measured on fresh batches."""
+    state = make_state("dcgan", DataConfig(name="ring8"), batch_size=64, overrides=["model.d_norm=none",
+                                                                                   *family_overrides])
+    discriminator = state.nets["D"]
+    optimizer = torch.optim.Adam(discriminator.parameters(), lr=lr)
+    bce = nn.functional.binary_cross_entropy_with_logits
+    for _ in range(steps):
+        real = state.stream.next().x
+        real_scores, fake_scores = discriminator(real), discriminator(fake_batch(real))
+        loss = bce(real_scores, torch.ones_like(real_scores)) + bce(fake_scores, torch.zeros_like(fake_scores))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        hits = []
+        for _ in range(20):
+            real = state.stream.next().x
+            hits += [discriminator(real) > 0, discriminator(fake_batch(real)) <= 0]
+        return torch.cat(hits).float().mean().item()
+
+
+def test_a_packed_d_sees_duplicates_that_a_one_sample_d_cannot():
+    """PacGAN's point: samples repeated in pairs have the data's marginal, so a D judging one
+    sample at a time is at chance; judging packs of two, it sees the pairs agree."""
+    in_pairs = lambda real: real[::2].repeat_interleave(2, dim=0)
+    # real pairs from one ring mode (1 in 8) look like duplicates: the best D is right ~94% of the time
+    assert _trained_accuracy(["model.pack=2"], in_pairs) > 0.85
+    assert _trained_accuracy([], in_pairs) < 0.6
+
+
+def test_minibatch_std_lets_d_see_a_collapsed_batch():
+    """Every fake batch is one real point repeated: each sample alone looks real, the batch's
+    spread (zero) does not."""
+    collapsed = lambda real: real[:1].expand_as(real)
+    # lr 1e-2: the spread is one input among 129 to the head, and its weight must grow alone
+    assert _trained_accuracy(["model.minibatch_std=true"], collapsed, lr=1e-2) > 0.9
+    assert _trained_accuracy([], collapsed, lr=1e-2) < 0.6
+
+
+def test_packing_scores_packs_and_penalises_each_packs_gradient():
+    state = make_state("dcgan", DataConfig(name="ring8"), overrides=["model.pack=4", "model.d_norm=none"])
+    x = torch.randn(8, 2)
+    assert state.nets["D"](x).shape == (2,)
+    assert state.family.discriminate(state.nets, x[:5]).shape == (5,)  # diagnose reads one score per sample
+    weights = torch.arange(8.0)
+    linear_in_the_pack = lambda x: x.reshape(len(x) // 4, 8) @ weights  # ∇ of a pack's score = w: ‖w‖² = 140
+    assert r1_penalty(linear_in_the_pack, x, pack=4).item() == pytest.approx(140.0)
+
+
+def test_a_batch_of_broken_packs_or_a_packed_dyngan_is_a_clear_error(tmp_path):
+    from mspgsen import api
+
+    with pytest.raises(UserError, match="model.pack=3 makes D judge packs of 3 samples, so the batch must hold whole packs; a process's batch is 16"):
+        api.train(tiny_config(tmp_path, extra=["model.pack=3"]))
+    with pytest.raises(UserError, match="dyngan's projection D .* cannot judge packs"):
+        api.train(tiny_config(tmp_path, model="dyngan", name="dyn", extra=["model.pack=2", "data.size=512"]))
+    assert not (tmp_path / "run").exists()  # refused before the run folder was made

@@ -87,7 +87,7 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device) 
     family = FAMILIES.get(config.model.name)(config.model)
     source = load_data(config.data)
     family.check_shape(source.shape)
-    local_batch_size(config.train.batch_size, world)  # the global batch must split over the processes
+    family.check_batch(local_batch_size(config.train.batch_size, world))  # the global batch must split too
     if world.distributed and family.single_process_only:
         raise UserError(f"{family.name} trains in one process only: {family.single_process_only}. "
                         "Run it without torchrun.")

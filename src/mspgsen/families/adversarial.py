@@ -12,10 +12,12 @@ from typing import ClassVar, Literal
 import torch
 from torch import nn
 
-from mspgsen.config import FamilyConfig
+from mspgsen.config import FamilyConfig, setting
+from mspgsen.errors import UserError
 from mspgsen.data.base import DataShape
 from mspgsen.families.base import Family, discriminator_loss
 from mspgsen.nn import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator, NetSpec
+from mspgsen.nn.packing import PackedDiscriminator, packed_shape
 from mspgsen.objectives import AdversarialLoss, clip_weights, feature_matching, gradient_penalty, r1_penalty
 from mspgsen.training.knobs import Knobs
 from mspgsen.training.phases import Phase, StepContext, Terms
@@ -30,6 +32,8 @@ class AdversarialConfig(FamilyConfig):
     r1_weight: float = 0.0  # γ of the R1 penalty (γ/2)·E‖∇D(x)‖² on real samples; 0: off
     spectral_norm: Literal["family", "both", "g", "d", "none"] = "family"  # which sides get it; "family": its paper's
     bias: bool = True  # biases in the conv layers; false gives pytorch/examples' DCGAN layout exactly
+    pack: int = setting(1, low=1)  # PacGAN: D judges this many samples at once (1: one, as published)
+    minibatch_std: bool = False  # D's head also reads the batch's feature spread (Karras et al. 2018)
 
 
 class AdversarialFamily(Family):
@@ -48,19 +52,40 @@ class AdversarialFamily(Family):
         chosen = {side: getattr(cfg, side) for side in ("g_norm", "d_norm") if getattr(cfg, side) != "family"}
         if cfg.spectral_norm != "family":
             chosen.update(g_spectral=cfg.spectral_norm in ("both", "g"), d_spectral=cfg.spectral_norm in ("both", "d"))
-        return dataclasses.replace(self.net_spec, bias=cfg.bias, **chosen)
+        return dataclasses.replace(self.net_spec, bias=cfg.bias, minibatch_std=cfg.minibatch_std, **chosen)
+
+    def check_batch(self, batch_size: int) -> None:
+        pack = self.config.pack
+        if batch_size % pack:
+            raise UserError(f"model.pack={pack} makes D judge packs of {pack} samples, so the batch must hold whole "
+                            f"packs; a process's batch is {batch_size}. Choose a batch size divisible by {pack}.")
 
     def build_networks(self, shape: DataShape) -> dict[str, nn.Module]:
         generator, discriminator = self.plain_networks(shape, self.latent_dim(shape))
         return {"G": generator, "D": discriminator}
 
+    def discriminate(self, nets, samples: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        discriminator = nets["D"]
+        return discriminator.per_sample(samples) if isinstance(discriminator, PackedDiscriminator) else \
+            discriminator(samples)
+
     def plain_networks(self, shape: DataShape, generator_inputs: int) -> tuple[nn.Module, nn.Module]:
         """G (reading `generator_inputs` numbers) and D for this data: MLPs on points, convs on images."""
         cfg, spec = self.config, self.networks_spec()
         if shape.kind == "points":
-            return (MLPGenerator(generator_inputs, shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec),
-                    MLPDiscriminator(shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec))
-        return ConvGenerator(shape, generator_inputs, cfg.width, spec), ConvDiscriminator(shape, cfg.width, spec)
+            generator = MLPGenerator(generator_inputs, shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec)
+        else:
+            generator = ConvGenerator(shape, generator_inputs, cfg.width, spec)
+        return generator, self._discriminator(packed_shape(shape, cfg.pack), spec)
+
+    def _discriminator(self, shape: DataShape, spec: NetSpec) -> nn.Module:
+        """D for `shape` (a pack's shape when packing), wrapped to take samples when packing."""
+        cfg = self.config
+        if shape.kind == "points":
+            discriminator = MLPDiscriminator(shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec)
+        else:
+            discriminator = ConvDiscriminator(shape, cfg.width, spec)
+        return PackedDiscriminator(discriminator, cfg.pack) if cfg.pack > 1 else discriminator
 
     def default_knobs(self) -> Knobs:
         knobs = super().default_knobs()
@@ -83,9 +108,9 @@ class AdversarialFamily(Family):
         real_scores, fake_scores = ctx.nets["D"](real_in), ctx.nets["D"](fake_in)
         terms = {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores)}
         if self.gp_weight():
-            terms["D/gp"] = gradient_penalty(ctx.nets["D"], real_in, fake_in)
+            terms["D/gp"] = gradient_penalty(ctx.nets["D"], real_in, fake_in, self.config.pack)
         if self.config.r1_weight:
-            terms["D/r1"] = r1_penalty(ctx.nets["D"], real_in)
+            terms["D/r1"] = r1_penalty(ctx.nets["D"], real_in, self.config.pack)
         return terms
 
     def generator_terms(self, ctx: StepContext) -> Terms:

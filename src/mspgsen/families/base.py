@@ -54,6 +54,9 @@ class Family:
             raise UserError(f"{self.name} models 1- or 3-channel images, not {shape.channels}; "
                             "set data.channels=1 or 3.")
 
+    def check_batch(self, batch_size: int) -> None:
+        """Raise UserError for a per-process batch size this family's settings cannot use."""
+
     def build_networks(self, shape: DataShape) -> dict[str, nn.Module]:
         raise NotImplementedError
 

@@ -67,6 +67,11 @@ class DynGAN(AdversarialFamily):
             raise UserError("dyngan partitions a finite training set; for ring8 / grid25 set one with "
                             "--set data.size=10000 (image data sets are finite already).")
 
+    def check_batch(self, batch_size: int) -> None:
+        if self.config.pack > 1:
+            raise UserError("dyngan's projection D scores each sample against its own partition label, so it "
+                            "cannot judge packs of samples; leave model.pack at 1.")
+
     def build_networks(self, shape: DataShape) -> dict[str, nn.Module]:
         self.shape, partitions = shape, self.config.max_partitions
         g, d = self.plain_networks(shape, self.latent_dim(shape) + partitions)  # z and a one-hot partition

@@ -36,7 +36,7 @@ class ProjectionDiscriminator(nn.Module):
         nn.init.zeros_(self.embed.weight)  # starts as the unconditional D
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.base.features(x).flatten(1)
+        return self.base.head_input(x)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         features = self.features(x)

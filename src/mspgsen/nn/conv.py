@@ -11,7 +11,7 @@ from torch import nn
 
 from mspgsen.data.base import DataShape
 from mspgsen.nn.attention import attention_2d
-from mspgsen.nn.layers import dcgan_init, norm2d, spectral
+from mspgsen.nn.layers import dcgan_init, minibatch_std, norm2d, spectral
 from mspgsen.nn.spec import NetSpec
 
 MAX_WIDTH_MULTIPLIER = 8  # channels stop growing at 8x the base width (DCGAN's ngf*8)
@@ -93,12 +93,19 @@ class ConvDiscriminator(nn.Module):
                 attend_done = True
             in_channels = out_channels
         self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(in_channels * size[0] * size[1], 1, bias=spec.bias)
+        self.minibatch_std = spec.minibatch_std
+        self.head = nn.Linear((in_channels + spec.minibatch_std) * size[0] * size[1], 1, bias=spec.bias)
         if spec.dcgan_init:
             dcgan_init(self)
 
+    def head_input(self, x: torch.Tensor) -> torch.Tensor:
+        """What the head reads: the last feature map, with the batch's spread as one more channel
+        when `minibatch_std` is on, flattened."""
+        h = self.features(x)
+        return (minibatch_std(h) if self.minibatch_std else h).flatten(1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x).flatten(1)).squeeze(1)
+        return self.head(self.head_input(x)).squeeze(1)
 
 
 class _Up(nn.Sequential):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
@@ -39,3 +40,11 @@ def dcgan_init(module: nn.Module) -> None:
         elif isinstance(layer, (nn.BatchNorm2d, nn.BatchNorm1d)):
             nn.init.normal_(layer.weight, 1.0, 0.02)
             nn.init.zeros_(layer.bias)
+
+
+def minibatch_std(x: torch.Tensor) -> torch.Tensor:
+    """The mean over features of the batch's standard deviation, appended as one more feature or
+    channel (Karras et al. 2018): a collapsed batch has a telling value here. The 1e-8 keeps the
+    square root differentiable where a feature does not vary (their code has it too)."""
+    spread = (x.float().var(dim=0, unbiased=False) + 1e-8).sqrt().mean().to(x.dtype)
+    return torch.cat([x, spread.expand(len(x), 1, *x.shape[2:])], dim=1)

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from mspgsen.nn.attention import VectorSelfAttention
-from mspgsen.nn.layers import norm1d, spectral
+from mspgsen.nn.layers import minibatch_std, norm1d, spectral
 from mspgsen.nn.spec import NetSpec
 
 
@@ -38,7 +38,13 @@ class MLPDiscriminator(nn.Module):
                 layers.append(VectorSelfAttention(width, spectral_norm=spec.d_spectral))
             features = width
         self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(features, 1)
+        self.minibatch_std = spec.minibatch_std
+        self.head = nn.Linear(features + spec.minibatch_std, 1)
+
+    def head_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer, with the batch's spread as one more feature when `minibatch_std` is on."""
+        h = self.features(x)
+        return minibatch_std(h) if self.minibatch_std else h
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)).squeeze(1)
+        return self.head(self.head_input(x)).squeeze(1)

@@ -18,7 +18,7 @@ from mspgsen.data.base import DataShape
 from mspgsen.nn.conv import generator_sizes, stage_widths
 from mspgsen.nn.dema import DEMA, DemaOutput
 from mspgsen.nn.gctdrn import GCTDRNBlock, GlobalEnhancement, conv3x3_mixer
-from mspgsen.nn.layers import spectral
+from mspgsen.nn.layers import minibatch_std, spectral
 from mspgsen.nn.pyramid import Pyramid, fade_pyramid_at, upsample
 
 CONDITION_DIM = 128  # class embedding size (DEMA's task embedding T)
@@ -152,13 +152,6 @@ class MultiScaleDiscriminator(nn.Module):
 
     def _attend(self, h: torch.Tensor, scale: int) -> torch.Tensor:
         return h + self.attention(h).out if scale == self.attention_scale else h
-
-
-def minibatch_std(x: torch.Tensor) -> torch.Tensor:
-    """The mean over features of the batch's standard deviation, appended as one more feature or
-    channel (Karras et al. 2018): a collapsed batch has a telling value here."""
-    spread = x.float().std(dim=0, unbiased=False).mean().to(x.dtype)
-    return torch.cat([x, spread.expand(len(x), 1, *x.shape[2:])], dim=1)
 
 
 class AuxiliaryDiscriminator(nn.Module):

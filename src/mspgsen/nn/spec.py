@@ -17,3 +17,4 @@ class NetSpec:
     up_kernel: int = 4  # G's transposed convs: 4 (DCGAN) or 3 (seed 003's 3x3, stride 2)
     dcgan_init: bool = False  # N(0, 0.02) conv weights
     bias: bool = True  # biases in the conv networks' layers (pytorch/examples' DCGAN has none)
+    minibatch_std: bool = False  # D's head also reads the batch's feature spread (Karras et al. 2018)

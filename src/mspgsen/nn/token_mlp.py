@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from mspgsen.nn.gctdrn import GCTDRNBlock, GlobalEnhancement, token_mixer
-from mspgsen.nn.layers import spectral
-from mspgsen.nn.multiscale import GeneratorOutput, minibatch_std
+from mspgsen.nn.layers import minibatch_std, spectral
+from mspgsen.nn.multiscale import GeneratorOutput
 
 
 class TokenMLPGenerator(nn.Module):

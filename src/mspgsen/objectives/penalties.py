@@ -9,23 +9,30 @@ from torch import nn
 
 
 def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
-                     fake: torch.Tensor) -> torch.Tensor:
+                     fake: torch.Tensor, pack: int = 1) -> torch.Tensor:
     """Gulrajani et al. 2017 (seed 002, eq. 4): E[(‖∇D(x̂)‖₂ − 1)²] on random interpolates x̂.
 
-    Unweighted: λ is the loop's weight for the term `D/gp`.
+    Unweighted: λ is the loop's weight for the term `D/gp`. A critic judging packs of `pack`
+    samples (PacGAN) is a function of the whole pack: the norm is taken over each pack.
     """
     alpha = torch.rand(real.shape[0], *[1] * (real.dim() - 1), device=real.device, dtype=real.dtype)
     mixed = alpha * real.detach() + (1 - alpha) * fake.detach()
-    return ((_input_gradient(critic, mixed).flatten(1).norm(dim=1) - 1) ** 2).mean()
+    return ((_per_pack(_input_gradient(critic, mixed), pack).norm(dim=1) - 1) ** 2).mean()
 
 
-def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor) -> torch.Tensor:
+def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, pack: int = 1) -> torch.Tensor:
     """Mescheder et al. 2018's R1: E[‖∇D(x)‖₂²] on real samples, zero-centred, so D stays flat
     on the data and training settles instead of circling (their Theorem 4).
 
-    Unweighted: γ/2 is the loop's weight for the term `D/r1`.
+    Unweighted: γ/2 is the loop's weight for the term `D/r1`; the norm is over each pack of a
+    packed critic, as for the gradient penalty.
     """
-    return _input_gradient(critic, real.detach()).flatten(1).pow(2).sum(dim=1).mean()
+    return _per_pack(_input_gradient(critic, real.detach()), pack).pow(2).sum(dim=1).mean()
+
+
+def _per_pack(grad: torch.Tensor, pack: int) -> torch.Tensor:
+    """One row per pack of `pack` consecutive samples (one per sample when `pack` is 1)."""
+    return grad.reshape(len(grad) // pack, -1)
 
 
 def _input_gradient(critic: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
