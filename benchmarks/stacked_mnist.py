@@ -12,8 +12,8 @@ not comparable with any published FID). Prints a markdown table (mean ± std ove
 copies each family's last sample grid to `--grids` when given.
 
     python benchmarks/stacked_mnist.py --data-root ../shared/data --device cpu --budget 1800 --seeds 1 --jobs 2
-    python benchmarks/stacked_mnist.py --data-root ../shared/data --device cpu --budget 1800 --seeds 3 \\
-        --families dcgan,mspgsen
+    python benchmarks/stacked_mnist.py --data-root ../shared/data --device cpu --budget 1800 --seeds 2 \\
+        --first-seed 1 --families dcgan,mspgsen --with runs/bench-stacked-mnist/<first>/results.jsonl
 """
 from __future__ import annotations
 
@@ -43,6 +43,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--config", default=str(Path(__file__).parents[1] / "configs" / "stacked-mnist.yaml"))
     parser.add_argument("--budget", type=float, default=1800, help="training seconds per run")
     parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds run: first-seed … first-seed + seeds - 1")
+    parser.add_argument("--with", dest="earlier", action="append", default=[], metavar="RESULTS.jsonl",
+                        help="an earlier run's results.jsonl to tabulate with these runs (more seeds of a family)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--jobs", type=int, default=1, help="runs at once, each in its own process (CPU: cores split)")
     parser.add_argument("--out", default="runs/bench-stacked-mnist")
@@ -78,24 +81,28 @@ def main() -> None:
         if dropped:
             print(f"{family}: recipe keys it does not have, dropped: {', '.join(dropped)}", flush=True)
         (root / f"{family}.yaml").write_text(json.dumps(basis))
-        runs += [(family, seed) for seed in range(args.seeds)]
+        runs += [(family, seed) for seed in range(args.first_seed, args.first_seed + args.seeds)]
     threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.device == "cpu" else None
     with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         results = list(pool.map(_run, [(args, root, family, seed, threads) for family, seed in runs]))
     for family in families:
         if args.grids:
             Path(args.grids).mkdir(parents=True, exist_ok=True)
-            shutil.copy(root / f"{family}-seed0" / "samples.png", Path(args.grids) / f"stacked-mnist-{family}.png")
+            first = root / f"{family}-seed{args.first_seed}" / "samples.png"
+            shutil.copy(first, Path(args.grids) / f"stacked-mnist-{family}.png")
     (root / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in results))
+    for earlier in args.earlier:
+        results += [json.loads(line) for line in Path(earlier).read_text().splitlines() if line.strip()]
+    families = list(dict.fromkeys([*families, *(r["family"] for r in results)]))
     print(f"\n{args.budget:g} s of training per run on {args.device} ({'AMX' if amx_available() else 'no AMX'}), "
-          f"{args.jobs} run(s) at a time{f', {threads} thread(s) each' if threads else ''}, {args.seeds} seed(s), "
-          f"26,000 samples; runs in {root}\n")
-    print("| family | modes (of 1000) | KL | confident % | classifier FID | images/s | steps |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+          f"{args.jobs} run(s) at a time{f', {threads} thread(s) each' if threads else ''}, 26,000 samples; "
+          f"runs in {root}{' and ' + ', '.join(args.earlier) if args.earlier else ''}\n")
+    print("| family | seeds | modes (of 1000) | KL | confident % | classifier FID | images/s | steps |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for family in families:
         rows = [r for r in results if r["family"] == family]
-        print(f"| {family} | {_pm([r['stacked_modes'] for r in rows], 1)} | {_pm([r['stacked_kl'] for r in rows], 2)} "
-              f"| {_pm([100 * r['stacked_confident'] for r in rows], 1)} | {_pm([r[FID] for r in rows], 1)} "
+        print(f"| {family} | {len(rows)} | {_pm([r['stacked_modes'] for r in rows], 1)} "
+              f"| {_pm([r['stacked_kl'] for r in rows], 2)} | {_pm([100 * r['stacked_confident'] for r in rows], 1)} | {_pm([r[FID] for r in rows], 1)} "
               f"| {statistics.mean(r['images_per_s'] for r in rows):.0f} "
               f"| {statistics.mean(r['steps'] for r in rows):.0f} |")
 
