@@ -183,25 +183,25 @@ def _check_before_importing_torch(args: argparse.Namespace) -> None:
 
 
 def _ablate(args: argparse.Namespace) -> int:
-    from mspgsen import api
+    from mspgsen import experiments
 
     components = args.components.split(",") if args.components else None
-    result = api.ablate(model=args.model, data=args.data, seeds=args.seeds, components=components, steps=args.steps,
-                        batch_size=args.batch_size, out=args.out, workers=args.workers, overrides=args.set,
-                        data_root=args.data_root, device=args.device, metrics=args.metrics,
-                        features=args.features, num_samples=args.n)
+    result = experiments.ablate(model=args.model, data=args.data, seeds=args.seeds, components=components,
+                                steps=args.steps, batch_size=args.batch_size, out=args.out, workers=args.workers,
+                                overrides=args.set, data_root=args.data_root, device=args.device,
+                                metrics=args.metrics, features=args.features, num_samples=args.n)
     print(result.table)
     print(f"\nwrote {result.table_path} and {result.plot_path}")
     return 0
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from mspgsen import api
+    from mspgsen import experiments
 
-    result = api.sweep(args.vary, model=args.model, data=args.data, seeds=args.seeds, steps=args.steps,
-                       batch_size=args.batch_size, out=args.out, workers=args.workers, overrides=args.set,
-                       data_root=args.data_root, device=args.device, metrics=args.metrics, features=args.features,
-                       num_samples=args.n)
+    result = experiments.sweep(args.vary, model=args.model, data=args.data, seeds=args.seeds, steps=args.steps,
+                               batch_size=args.batch_size, out=args.out, workers=args.workers, overrides=args.set,
+                               data_root=args.data_root, device=args.device, metrics=args.metrics,
+                               features=args.features, num_samples=args.n)
     print(result.table)
     print(f"\nwrote {result.table_path} and {result.plot_path}")
     return 0
