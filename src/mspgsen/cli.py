@@ -121,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose = commands.add_parser("diagnose", help="find the real samples a trained generator misses (DynGAN's detector)")
     diagnose.add_argument("--run", required=True, help="run folder (needs its checkpoint: the detector uses D)")
     diagnose.add_argument("--n", type=int, help="real samples to score (default 10000)")
-    diagnose.add_argument("--delta", type=float, default=0.2, help="missed when D's probability > 1/(1+delta)")
+    diagnose.add_argument("--delta", type=float, help="missed when D's probability > 1/(1+delta) (default 0.2, "
+                          "DynGAN's)")
     diagnose.add_argument("--device", default="cpu")
     diagnose.set_defaults(handler=_diagnose)
 
@@ -210,7 +211,8 @@ def _sweep(args: argparse.Namespace) -> int:
 def _diagnose(args: argparse.Namespace) -> int:
     from mspgsen import api
 
-    report = api.diagnose(args.run, num_samples=args.n, delta=args.delta, device=args.device)
+    delta = {} if args.delta is None else {"delta": args.delta}  # diagnose's default is DynGAN's δ
+    report = api.diagnose(args.run, num_samples=args.n, device=args.device, **delta)
     print(f"{100 * report['missed_share']:.1f}% of {report['samples']} real samples are missed "
           f"(D's probability > {report['threshold']:.3f})")
     if "missed_modes" in report:
