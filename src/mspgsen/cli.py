@@ -8,6 +8,7 @@ from typing import Sequence
 
 from mspgsen.config import DataConfig, TrainConfig
 from mspgsen.errors import UserError
+from mspgsen.report.lines import coverage_line, defaults_line, metrics_line
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -165,7 +166,7 @@ def _train(args: argparse.Namespace) -> int:
         return 0
     print(f"run folder: {result.run_dir}")
     if result.metrics:
-        print(_metrics_line(result.metrics))
+        print(metrics_line(result.metrics))
     return 0
 
 
@@ -252,7 +253,7 @@ def _evaluate(args: argparse.Namespace) -> int:
                            features=args.features, data=args.data, data_root=args.data_root, inception_weights=args.inception_weights,
                            classifier=args.classifier, seed=args.seed, device=args.device)
     if "modes_covered" in metrics:
-        print(_coverage_line(metrics))
+        print(coverage_line(metrics))
         return 0
     print("| metric | value |\n| --- | --- |")
     for name, value in metrics.items():
@@ -276,7 +277,7 @@ def _list(args: argparse.Namespace) -> int:
     for model in api.models():
         aliases = f" (alias {', '.join(model['aliases'])})" if model["aliases"] else ""
         print(f"  {model['name']}{aliases}: {model['summary']}")
-        print(f"      {_defaults_line(model['defaults'])}")
+        print(f"      {defaults_line(model['defaults'])}")
     train = TrainConfig()
     print(f"training defaults (every model): steps {train.steps}, batch {train.batch_size}, precision "
           f"{train.precision}, threads auto, log every {train.log_every} steps, samples every {train.sample_every}, "
@@ -285,37 +286,6 @@ def _list(args: argparse.Namespace) -> int:
     for dataset in api.datasets():
         print(f"  {dataset['name']}: {dataset['description']}")
     return 0
-
-
-def _defaults_line(defaults: dict) -> str:
-    extras = {k: v for k, v in defaults.items() if k not in ("name", "optim_g", "optim_d")}
-    if extras.get("latent_dim") is None:
-        extras["latent_dim"] = "100 on images, 8 on points"
-    return (f"G {_optimizer_text(defaults['optim_g'])}, D {_optimizer_text(defaults['optim_d'])}, "
-            + ", ".join(f"{k}={v}" for k, v in extras.items()))
-
-
-def _optimizer_text(optimizer: dict) -> str:
-    betas = f", betas={tuple(optimizer['betas'])}" if optimizer["name"] != "rmsprop" else ""
-    return f"{optimizer['name']}(lr={optimizer['lr']:g}{betas})"
-
-
-def _metrics_line(metrics: dict) -> str:
-    """The one line a run ends with: 2-D coverage, Stacked MNIST's modes, image metrics, or why none."""
-    if "modes_covered" in metrics:
-        return _coverage_line(metrics)
-    if "note" in metrics:
-        return metrics["note"]
-    shown = {k: v for k, v in metrics.items() if isinstance(v, float) or k == "stacked_modes"}
-    parts = [f"{name} {value:.4g}" if isinstance(value, float) else f"{name} {value}" for name, value in shown.items()]
-    return f"{', '.join(parts)} ({metrics.get('samples')} samples, {metrics.get('features')} features)"
-
-
-def _coverage_line(metrics: dict) -> str:
-    from mspgsen.metrics import ModeCoverage
-
-    fields = {k: metrics[k] for k in ("modes_covered", "num_modes", "high_quality", "kl", "num_samples")}
-    return ModeCoverage(**fields).line()
 
 
 if __name__ == "__main__":
