@@ -9,10 +9,9 @@ import torch
 
 from mspgsen import api, experiments
 from mspgsen.experiments import plan_variants
-from mspgsen.config import BalanceConfig
 from mspgsen.resolve import resolve
 from mspgsen.controllers import CONTROLLERS
-from mspgsen.controllers.balance import ACTIONS, Balance
+from mspgsen.controllers.balance import ACTIONS, Balance, BalanceConfig
 from mspgsen.controllers.dqn import DQNAgent
 from mspgsen.errors import UserError
 from mspgsen.training.knobs import Knobs

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from mspgsen.config import DataConfig, RunConfig, config_keys, load_yaml, save_yaml
-from mspgsen.resolve import resolve
+from mspgsen.config import DataConfig, RunConfig, load_yaml, save_yaml
+from mspgsen.resolve import resolve, run_config_keys
 from mspgsen.diagnose import diagnose  # noqa: F401  (part of the API)
 from mspgsen.reconstruct import interpolation_grid, reconstruct  # noqa: F401  (part of the API)
 from mspgsen.controllers import build_controllers
@@ -47,8 +47,8 @@ IMAGE_SAMPLES = 10_000  # generated images per image evaluation unless --n says 
 
 # Flags of `configure` and the config keys they set, and what may differ between a run and its
 # resumption: both declared on the config's fields (config.setting).
-FLAG_KEYS = {flag: key for key, flag in config_keys("flag").items()}
-RESUMABLE_KEYS = set(config_keys("resumable"))
+FLAG_KEYS = {flag: key for key, flag in run_config_keys("flag").items()}
+RESUMABLE_KEYS = set(run_config_keys("resumable"))
 
 
 @dataclass

@@ -52,51 +52,6 @@ class DataConfig:
 
 
 @dataclass
-class APFLConfig:
-    """The APFL feedback loop (seed 001, eq. 8-14); read by the `apfl` controller."""
-
-    early_fraction: float = setting(0.1, high=1)  # share of the run in the early phase (simplified D feedback)
-    late_fraction: float = setting(0.7, high=1)  # the late phase (regularisation, noise annealing) starts here
-    early_noise: float = 0.1  # instance-noise floor in the early phase
-    lr_gamma: float = setting(0.99, low_open=True, high=1)  # eq. 8-9: lr ← lr·γ^(1/t) at tick t
-    step_every: int = 0  # StepLR: multiply the lr by step_gamma every this many steps; 0: off
-    step_gamma: float = setting(0.5, low_open=True, high=1)
-    d_strong_accuracy: float = 0.9  # D's mean accuracy above this: D is too strong
-    d_weak_accuracy: float = 0.55  # below this: D is too weak, its lr is restored towards the base
-    # how much a too-strong D's lr is cut per tick (floor: min_lr_scale)
-    d_lr_factor: float = setting(0.8, low_open=True, high=1)
-    min_lr_scale: float = setting(0.05, low_open=True, high=1)
-    noise_step: float = 0.02  # instance noise added per tick while D is too strong
-    max_noise: float = 0.3
-    g_stall_ticks: int = 4  # ticks without a falling G loss (and no better metric) make a stall
-    fm_step: float = 0.5  # L_FM weight added per stalled tick
-    fm_max: float = 5.0
-    fm_decay: float = setting(0.9, high=1)  # L_FM weight multiplied by this per tick once G moves again
-    late_fm: float = 1.0  # L_FM floor in the late phase (feature matching as regulariser)
-
-
-@dataclass
-class BalanceConfig:
-    """The DQN balancer (seed 001, BALANCE); read by the `balance` controller."""
-
-    target_accuracy: float = setting(0.7, high=1)  # reward peaks when D's mean accuracy is here
-    quality_weight: float = 1.0  # weight of the quality term of the reward
-    hidden: int = setting(64, low=1)  # Q-network width
-    gamma: float = setting(0.9, high=1)  # discount
-    lr: float = setting(1e-3, low_open=True)
-    batch_size: int = setting(32, low=1)  # replay minibatch
-    replay_size: int = setting(10_000, low=1)
-    target_sync: int = setting(50, low=1)  # learning updates between target-network copies
-    epsilon_start: float = setting(1.0, high=1)
-    epsilon_end: float = setting(0.05, high=1)
-    epsilon_decay: int = 0  # ticks over which ε falls linearly; 0: the first 30% of the run's ticks
-    lr_factor: float = setting(1.25, low=1)  # what lr up / down multiply or divide by
-    max_extra_steps: int = 3  # cap on extra D or G steps per step
-    # a run whose balancer (weights and replay) to start from
-    load_from: str | None = setting(None, flag="balancer_from")
-
-
-@dataclass
 class TrainConfig:
     steps: int = setting(3000, low=1, resumable=True, flag="steps")  # generator updates
     batch_size: int = setting(128, low=1, flag="batch_size")
@@ -127,9 +82,9 @@ class TrainConfig:
     eval_metrics: str = "fid"  # images: comma-separated fid,is,kid,prc,modes (points: always the mode metrics)
     eval_features: Literal["inception", "classifier"] = "inception"  # feature extractor of periodic image metrics
     eval_ref: str = "train"  # reference images: train, test, or a folder / .npz
-    controllers: list[str] = field(default_factory=list)  # training controllers, by name
-    apfl: APFLConfig = field(default_factory=APFLConfig)
-    balance: BalanceConfig = field(default_factory=BalanceConfig)
+    # training controllers, by name; a controller with settings adds its own section under train
+    # (train.apfl, train.balance: controllers/*.py, joined in by mspgsen.resolve)
+    controllers: list[str] = field(default_factory=list)
     # a NaN/Inf rolls back to the last healthy tick and multiplies the lrs by this
     nan_lr_factor: float = setting(0.5, low_open=True, high=1, resumable=True)
     # NaN/Inf rollbacks in a row (no healthy tick between) before the run stops
@@ -149,20 +104,22 @@ class RunConfig:
         return plain(dataclasses.asdict(self))
 
 
-def config_keys(rule: str, cls: type = None, prefix: str = "") -> dict[str, Any]:
-    """Every key of the shared sections (and FamilyConfig's) whose field declares `rule`
-    (resumable, flag), with the rule's value: the one place these lists come from."""
-    if cls is None:
-        found: dict[str, Any] = {}
-        for section, section_cls in (("model", FamilyConfig), ("data", DataConfig), ("train", TrainConfig)):
-            found.update(config_keys(rule, section_cls, section))
-        return found
+def config_keys(rule: str, sections: dict[str, type]) -> dict[str, Any]:
+    """Every key of the `sections` (name → dataclass) whose field declares `rule` (resumable,
+    flag), with the rule's value (mspgsen.resolve.run_config_keys gives a whole run's)."""
+    found: dict[str, Any] = {}
+    for section, section_cls in sections.items():
+        found.update(_keys_of(rule, section_cls, section))
+    return found
+
+
+def _keys_of(rule: str, cls: type, prefix: str) -> dict[str, Any]:
     found = {}
     hints = get_type_hints(cls)
     for spec in fields(cls):
         key = f"{prefix}.{spec.name}"
         if is_dataclass(hints[spec.name]):
-            found.update(config_keys(rule, hints[spec.name], key))
+            found.update(_keys_of(rule, hints[spec.name], key))
         elif spec.metadata.get(rule):
             found[key] = spec.metadata[rule]
     return found
