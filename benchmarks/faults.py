@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -22,10 +23,13 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from mspgsen import api, faults
+from mspgsen import api
 from mspgsen.data import load_data
 from mspgsen.config import DataConfig
 from mspgsen.errors import UserError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support import faults  # noqa: E402  (test support, shared with tests/test_faults.py)
 
 
 def parse_args() -> argparse.Namespace:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from mspgsen.config import resolve
+from mspgsen.resolve import resolve
 from mspgsen.training.hardware import amx_available, choose_precision
 from mspgsen.data.images import ImageTensorSource
 from mspgsen.families import FAMILIES

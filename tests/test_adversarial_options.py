@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from mspgsen.config import DataConfig, resolve
+from mspgsen.config import DataConfig
+from mspgsen.resolve import resolve
 from mspgsen.errors import UserError
 from mspgsen.families import FAMILIES
 from mspgsen.objectives import r1_penalty

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mspgsen import api
-from mspgsen.config import resolve
+from mspgsen.resolve import resolve
 from mspgsen.errors import UserError
 
 

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from mspgsen import api
 from mspgsen.cli import main
-from mspgsen.config import resolve
+from mspgsen.resolve import resolve
 from mspgsen.controllers import CONTROLLERS
 from mspgsen.data.base import DataShape
 from mspgsen.data.points import GaussianMixture, grid_centers

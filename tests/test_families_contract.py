@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mspgsen.config import DataConfig, resolve
+from mspgsen.config import DataConfig
+from mspgsen.resolve import resolve
 from mspgsen.data import load_data
 from mspgsen.data.base import DataShape
 from mspgsen.families import FAMILIES

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import os
 import random
+from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
 
-from mspgsen import faults
+import mspgsen
+from support import faults
 
 STEPS, CHECKPOINT_EVERY = 400, 50
 TRAIN = ["--model", "dcgan", "--data", "ring8", "--device", "cpu", "--batch-size", "32", "--steps", str(STEPS),
@@ -21,7 +23,7 @@ TRAIN = ["--model", "dcgan", "--data", "ring8", "--device", "cpu", "--batch-size
 
 def child_env():
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    src = str(faults.Path(faults.__file__).resolve().parents[1])
+    src = str(Path(mspgsen.__file__).resolve().parents[1])  # the child imports the package under test
     env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")])
     return env
 

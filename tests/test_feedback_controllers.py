@@ -7,11 +7,11 @@ import json
 import pytest
 import torch
 
-from mspgsen import api
+from mspgsen import api, experiments
 from mspgsen.experiments import plan_variants
-from mspgsen.config import BalanceConfig, resolve
+from mspgsen.resolve import resolve
 from mspgsen.controllers import CONTROLLERS
-from mspgsen.controllers.balance import ACTIONS, Balance
+from mspgsen.controllers.balance import ACTIONS, Balance, BalanceConfig
 from mspgsen.controllers.dqn import DQNAgent
 from mspgsen.errors import UserError
 from mspgsen.training.knobs import Knobs
@@ -197,7 +197,7 @@ def test_ablation_plans_one_variant_per_component():
 
 
 def test_ablate_writes_a_table_and_a_plot(tmp_path):
-    result = api.ablate(model="mspgsen", data="ring8", seeds=2, components=["afe", "apfl"], steps=4, batch_size=16,
+    result = experiments.ablate(model="mspgsen", data="ring8", seeds=2, components=["afe", "apfl"], steps=4, batch_size=16,
                         out=tmp_path / "ablation", overrides=[*TINY, "train.eval_samples=200"])
     lines = result.table_path.read_text().splitlines()
     assert [line.split("|")[1].strip() for line in lines if line.startswith("| ") and "---" not in line][1:] == \
@@ -219,4 +219,4 @@ def test_sweep_varies_one_setting_at_a_time_and_plots_curves(tmp_path):
         assert f"| {name} |" in table
     assert (tmp_path / "s" / "sweep.png").stat().st_size > 0
     with pytest.raises(UserError, match="--vary expects"):
-        api.sweep(["model.latent_dim"], model="dcgan", data="ring8")
+        experiments.sweep(["model.latent_dim"], model="dcgan", data="ring8")

@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 from mspgsen import api
 from mspgsen.data.base import DataShape
 from mspgsen.families import FAMILIES
-from mspgsen.config import resolve
+from mspgsen.resolve import resolve
 from mspgsen.training import hardware, progress as progress_module
 from mspgsen.training.hardware import choose_precision, choose_threads
 from mspgsen.training.progress import TrainingProgress
@@ -93,10 +93,10 @@ def test_step_flops_counts_image_networks_and_leaves_the_rng_alone(model):
     torch.manual_seed(5)
     expected = torch.rand(3)
     torch.manual_seed(5)
-    flops = api.step_flops(family, shape, batch_size=16)
+    flops = hardware.step_flops(family, shape, batch_size=16)
     assert torch.equal(torch.rand(3), expected)
-    assert flops > 1e6 and api.step_flops(family, shape, batch_size=32) == pytest.approx(2 * flops)
-    assert api.step_flops(family, DataShape("points", (2,)), batch_size=16) is None
+    assert flops > 1e6 and hardware.step_flops(family, shape, batch_size=32) == pytest.approx(2 * flops)
+    assert hardware.step_flops(family, DataShape("points", (2,)), batch_size=16) is None
 
 
 def test_a_run_is_the_same_whatever_thread_count_the_process_started_with(tmp_path, tiny_images):

@@ -8,7 +8,8 @@ from torch.autograd.graph import saved_tensors_hooks
 from torch.utils.flop_counter import FlopCounterMode
 
 from mspgsen import api
-from mspgsen.config import DataConfig, resolve
+from mspgsen.config import DataConfig
+from mspgsen.resolve import resolve
 from mspgsen.data import load_data
 from mspgsen.controllers.schedules import progressive_level
 from mspgsen.data.base import DataShape

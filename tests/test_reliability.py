@@ -9,12 +9,13 @@ from collections import namedtuple
 import pytest
 import torch
 
-from mspgsen import api, faults
+from mspgsen import api
 from mspgsen.errors import UserError
 from mspgsen.training import checkpoint
 from mspgsen.training.checkpoint import load_state
 
 from conftest import tiny_config
+from support import faults
 
 
 def controller_log(run_dir):

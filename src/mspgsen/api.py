@@ -1,4 +1,5 @@
 """The Python API: configure, train, sample, evaluate, and what is available. The CLI is a thin layer over it.
+Experiments over many runs (ablate, sweep) build on it in `mspgsen.experiments`.
 
 >>> from mspgsen import api
 >>> config = api.configure(model="wgan-gp", data="grid25", steps=2000)
@@ -15,14 +16,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
-from mspgsen.experiments import AblationResult, ablate, sweep  # noqa: F401  (part of the API)
-from mspgsen.config import DataConfig, RunConfig, config_keys, load_yaml, resolve, save_yaml
+from mspgsen.config import DataConfig, RunConfig, load_yaml, save_yaml
+from mspgsen.resolve import resolve, run_config_keys
 from mspgsen.diagnose import diagnose  # noqa: F401  (part of the API)
 from mspgsen.reconstruct import interpolation_grid, reconstruct  # noqa: F401  (part of the API)
 from mspgsen.controllers import build_controllers
-from mspgsen.data import DATASETS, DataShape, load_data
+from mspgsen.data import DATASETS, load_data
 from mspgsen.errors import UserError
 from mspgsen.evaluation import ImageEvaluator, load_sample_file, parse_metrics, to_uint8
 from mspgsen.families import FAMILIES
@@ -33,7 +33,7 @@ from mspgsen.report.outputs import (finish_run, record_point_metrics, save_sampl
 from mspgsen.sampling import draw, load_generator
 from mspgsen.training.device import resolve_device
 from mspgsen.training.distributed import ShardedStream, World, join_world, local_batch_size
-from mspgsen.training.hardware import apply_threads, choose_precision, choose_threads
+from mspgsen.training.hardware import choose_precision, settle_machine
 from mspgsen.training.logger import RunLogger, SilentLogger
 from mspgsen.training.checkpoint import free_space_problem, state_bytes
 from mspgsen.training.loop import train_loop
@@ -47,8 +47,8 @@ IMAGE_SAMPLES = 10_000  # generated images per image evaluation unless --n says 
 
 # Flags of `configure` and the config keys they set, and what may differ between a run and its
 # resumption: both declared on the config's fields (config.setting).
-FLAG_KEYS = {flag: key for key, flag in config_keys("flag").items()}
-RESUMABLE_KEYS = set(config_keys("resumable"))
+FLAG_KEYS = {flag: key for key, flag in run_config_keys("flag").items()}
+RESUMABLE_KEYS = set(run_config_keys("resumable"))
 
 
 @dataclass
@@ -120,7 +120,7 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device) 
 def _train_in(run: RunDir, config: RunConfig, resume: bool, world: World, device: torch.device, family, source,
               evaluator, controllers) -> TrainResult:
     """Train in the run folder this process holds the lock of."""
-    precision, machine = _settle_machine(family, source.shape, config, device)
+    precision, machine = settle_machine(family, source.shape, config, device)
     seed_everything(config.train.seed)
     stream = source.stream(config.train.batch_size, config.train.seed, device)
     if world.distributed:
@@ -162,46 +162,6 @@ def _train_in(run: RunDir, config: RunConfig, resume: bool, world: World, device
         print(f"trained {state.step} steps in {trained_for:.0f}s; final samples, figures and metrics "
               f"{time.perf_counter() - began:.1f}s more (outside any time limit)", flush=True)
     return TrainResult(run.path, state.step, completed, metrics)
-
-
-def _settle_machine(family, shape: DataShape, config: RunConfig, device: torch.device) -> tuple[str, list[str]]:
-    """Choose the run's precision and CPU threads (training/hardware.py): the precision, and the
-    choices in words. Done before anything is built: the thread count changes the rounding of
-    CPU kernels (spectral norm's power iteration at construction among them), so a run must
-    compute everything with the threads it ends up with to be reproducible."""
-    precision = choose_precision(config.train.precision, device, shape.kind)
-    lines = [precision.line("precision")]
-    if device.type == "cpu":
-        threads = choose_threads(config.train.threads, step_flops(family, shape, config.train.batch_size))
-        apply_threads(threads.value)
-        lines.append(threads.line("threads"))
-    return precision.value, lines
-
-
-def step_flops(family, shape: DataShape, batch_size: int) -> float | None:
-    """About the FLOPs of one training step: 3x (forward + backward) a G and a D forward per
-    sample; None for the 2-D MLPs. Counted on networks of its own (shapes only, on the meta
-    device, where the family's code allows), in eval mode, with the global RNG untouched."""
-    if shape.kind == "points":
-        return None
-    from torch.utils.flop_counter import FlopCounterMode
-
-    def count(device: str) -> float:
-        with torch.random.fork_rng(devices=[]), torch.device(device):
-            nets = nn.ModuleDict(family.build_networks(shape)).eval()
-            rng = torch.Generator().manual_seed(0)
-            latents = torch.randn(2, family.latent_dim(shape))
-            conditions = family.sample_conditions(2, rng, nets[family.generator_key])
-            conditions = conditions.to(device) if conditions is not None else None
-            with torch.no_grad(), FlopCounterMode(display=False) as counter:
-                family.discriminate(nets, family.generate(nets, latents, conditions), conditions)
-        return counter.get_total_flops()
-
-    try:
-        flops = count("meta")
-    except (NotImplementedError, RuntimeError):  # a family that reads tensor values while building
-        flops = count("cpu")
-    return 3 * 2 * flops / 2 * batch_size
 
 
 def sample(run_dir: str | Path, n: int, out: str | Path, seed: int = 0, device: str = "cpu") -> Path:

@@ -8,6 +8,7 @@ from typing import Sequence
 
 from mspgsen.config import DataConfig, TrainConfig
 from mspgsen.errors import UserError
+from mspgsen.report.lines import coverage_line, defaults_line, metrics_line
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -121,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose = commands.add_parser("diagnose", help="find the real samples a trained generator misses (DynGAN's detector)")
     diagnose.add_argument("--run", required=True, help="run folder (needs its checkpoint: the detector uses D)")
     diagnose.add_argument("--n", type=int, help="real samples to score (default 10000)")
-    diagnose.add_argument("--delta", type=float, default=0.2, help="missed when D's probability > 1/(1+delta)")
+    diagnose.add_argument("--delta", type=float, help="missed when D's probability > 1/(1+delta) (default 0.2, "
+                          "DynGAN's)")
     diagnose.add_argument("--device", default="cpu")
     diagnose.set_defaults(handler=_diagnose)
 
@@ -164,7 +166,7 @@ def _train(args: argparse.Namespace) -> int:
         return 0
     print(f"run folder: {result.run_dir}")
     if result.metrics:
-        print(_metrics_line(result.metrics))
+        print(metrics_line(result.metrics))
     return 0
 
 
@@ -183,25 +185,25 @@ def _check_before_importing_torch(args: argparse.Namespace) -> None:
 
 
 def _ablate(args: argparse.Namespace) -> int:
-    from mspgsen import api
+    from mspgsen import experiments
 
     components = args.components.split(",") if args.components else None
-    result = api.ablate(model=args.model, data=args.data, seeds=args.seeds, components=components, steps=args.steps,
-                        batch_size=args.batch_size, out=args.out, workers=args.workers, overrides=args.set,
-                        data_root=args.data_root, device=args.device, metrics=args.metrics,
-                        features=args.features, num_samples=args.n)
+    result = experiments.ablate(model=args.model, data=args.data, seeds=args.seeds, components=components,
+                                steps=args.steps, batch_size=args.batch_size, out=args.out, workers=args.workers,
+                                overrides=args.set, data_root=args.data_root, device=args.device,
+                                metrics=args.metrics, features=args.features, num_samples=args.n)
     print(result.table)
     print(f"\nwrote {result.table_path} and {result.plot_path}")
     return 0
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from mspgsen import api
+    from mspgsen import experiments
 
-    result = api.sweep(args.vary, model=args.model, data=args.data, seeds=args.seeds, steps=args.steps,
-                       batch_size=args.batch_size, out=args.out, workers=args.workers, overrides=args.set,
-                       data_root=args.data_root, device=args.device, metrics=args.metrics, features=args.features,
-                       num_samples=args.n)
+    result = experiments.sweep(args.vary, model=args.model, data=args.data, seeds=args.seeds, steps=args.steps,
+                               batch_size=args.batch_size, out=args.out, workers=args.workers, overrides=args.set,
+                               data_root=args.data_root, device=args.device, metrics=args.metrics,
+                               features=args.features, num_samples=args.n)
     print(result.table)
     print(f"\nwrote {result.table_path} and {result.plot_path}")
     return 0
@@ -210,7 +212,8 @@ def _sweep(args: argparse.Namespace) -> int:
 def _diagnose(args: argparse.Namespace) -> int:
     from mspgsen import api
 
-    report = api.diagnose(args.run, num_samples=args.n, delta=args.delta, device=args.device)
+    delta = {} if args.delta is None else {"delta": args.delta}  # diagnose's default is DynGAN's δ
+    report = api.diagnose(args.run, num_samples=args.n, device=args.device, **delta)
     print(f"{100 * report['missed_share']:.1f}% of {report['samples']} real samples are missed "
           f"(D's probability > {report['threshold']:.3f})")
     if "missed_modes" in report:
@@ -250,7 +253,7 @@ def _evaluate(args: argparse.Namespace) -> int:
                            features=args.features, data=args.data, data_root=args.data_root, inception_weights=args.inception_weights,
                            classifier=args.classifier, seed=args.seed, device=args.device)
     if "modes_covered" in metrics:
-        print(_coverage_line(metrics))
+        print(coverage_line(metrics))
         return 0
     print("| metric | value |\n| --- | --- |")
     for name, value in metrics.items():
@@ -274,7 +277,7 @@ def _list(args: argparse.Namespace) -> int:
     for model in api.models():
         aliases = f" (alias {', '.join(model['aliases'])})" if model["aliases"] else ""
         print(f"  {model['name']}{aliases}: {model['summary']}")
-        print(f"      {_defaults_line(model['defaults'])}")
+        print(f"      {defaults_line(model['defaults'])}")
     train = TrainConfig()
     print(f"training defaults (every model): steps {train.steps}, batch {train.batch_size}, precision "
           f"{train.precision}, threads auto, log every {train.log_every} steps, samples every {train.sample_every}, "
@@ -283,37 +286,6 @@ def _list(args: argparse.Namespace) -> int:
     for dataset in api.datasets():
         print(f"  {dataset['name']}: {dataset['description']}")
     return 0
-
-
-def _defaults_line(defaults: dict) -> str:
-    extras = {k: v for k, v in defaults.items() if k not in ("name", "optim_g", "optim_d")}
-    if extras.get("latent_dim") is None:
-        extras["latent_dim"] = "100 on images, 8 on points"
-    return (f"G {_optimizer_text(defaults['optim_g'])}, D {_optimizer_text(defaults['optim_d'])}, "
-            + ", ".join(f"{k}={v}" for k, v in extras.items()))
-
-
-def _optimizer_text(optimizer: dict) -> str:
-    betas = f", betas={tuple(optimizer['betas'])}" if optimizer["name"] != "rmsprop" else ""
-    return f"{optimizer['name']}(lr={optimizer['lr']:g}{betas})"
-
-
-def _metrics_line(metrics: dict) -> str:
-    """The one line a run ends with: 2-D coverage, Stacked MNIST's modes, image metrics, or why none."""
-    if "modes_covered" in metrics:
-        return _coverage_line(metrics)
-    if "note" in metrics:
-        return metrics["note"]
-    shown = {k: v for k, v in metrics.items() if isinstance(v, float) or k == "stacked_modes"}
-    parts = [f"{name} {value:.4g}" if isinstance(value, float) else f"{name} {value}" for name, value in shown.items()]
-    return f"{', '.join(parts)} ({metrics.get('samples')} samples, {metrics.get('features')} features)"
-
-
-def _coverage_line(metrics: dict) -> str:
-    from mspgsen.metrics import ModeCoverage
-
-    fields = {k: metrics[k] for k in ("modes_covered", "num_modes", "high_quality", "kl", "num_samples")}
-    return ModeCoverage(**fields).line()
 
 
 if __name__ == "__main__":

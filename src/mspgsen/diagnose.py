@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from mspgsen.data import load_data
+from mspgsen.metrics.collapse import DEFAULT_DELTA, collapse_threshold, collapsed
 from mspgsen.metrics.modes2d import nearest_modes
 from mspgsen.report.outputs import write_metrics
 from mspgsen.report.plots import save_image_grid, save_scatter
@@ -20,15 +21,9 @@ from mspgsen.sampling import load_networks
 from mspgsen.training.device import resolve_device
 from mspgsen.training.rundir import existing_run_dir
 
-DEFAULT_DELTA = 0.2
 DEFAULT_SAMPLES = 10_000
 MISSED_MODE_SHARE = 0.5  # a mode is missed when at least this share of its real samples is
 SCORE_BATCH = 1000
-
-
-def collapsed(probabilities: torch.Tensor, delta: float = DEFAULT_DELTA) -> torch.Tensor:
-    """DynGAN's rule: D's probability above 1/(1+δ) marks a sample the generator does not reach."""
-    return probabilities > 1.0 / (1.0 + delta)
 
 
 def missed_modes(points: torch.Tensor, flagged: torch.Tensor, centers: torch.Tensor) -> list[int]:
@@ -54,7 +49,7 @@ def diagnose(run_dir: str | Path, num_samples: int | None = None, delta: float =
                                                 None if labels is None else labels[i:i + SCORE_BATCH].to(torch_device))
                             .float().cpu() for i in range(0, len(real), SCORE_BATCH)])
     flagged = collapsed(torch.sigmoid(scores), delta)
-    report: dict[str, Any] = {"samples": len(real), "delta": delta, "threshold": 1.0 / (1.0 + delta),
+    report: dict[str, Any] = {"samples": len(real), "delta": delta, "threshold": collapse_threshold(delta),
                               "missed_share": float(flagged.float().mean()), "step": loaded.step}
     loss = getattr(family, "loss", None)
     if loss is not None and loss.name != "non-saturating":

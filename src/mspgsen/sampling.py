@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from mspgsen.config import RunConfig, resolve
+from mspgsen.config import RunConfig
+from mspgsen.resolve import resolve
 from mspgsen.data.base import DataShape
 from mspgsen.errors import UserError
 from mspgsen.families import FAMILIES, Family

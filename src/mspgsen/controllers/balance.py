@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from mspgsen.config import RunConfig
+from mspgsen.config import RunConfig, setting
 from mspgsen.controllers.base import Controller, quality_signal, register_controller
 from mspgsen.controllers.dqn import DQNAgent
 from mspgsen.errors import UserError
@@ -36,9 +37,31 @@ EXPLORATION_SHARE = 0.3
 LR_SCALE_LIMITS = (0.25, 4.0)  # the balancer's own factor on a learning rate stays within these
 
 
+@dataclass
+class BalanceConfig:
+    """The DQN balancer (seed 001, BALANCE); read by the `balance` controller."""
+
+    target_accuracy: float = setting(0.7, high=1)  # reward peaks when D's mean accuracy is here
+    quality_weight: float = 1.0  # weight of the quality term of the reward
+    hidden: int = setting(64, low=1)  # Q-network width
+    gamma: float = setting(0.9, high=1)  # discount
+    lr: float = setting(1e-3, low_open=True)
+    batch_size: int = setting(32, low=1)  # replay minibatch
+    replay_size: int = setting(10_000, low=1)
+    target_sync: int = setting(50, low=1)  # learning updates between target-network copies
+    epsilon_start: float = setting(1.0, high=1)
+    epsilon_end: float = setting(0.05, high=1)
+    epsilon_decay: int = 0  # ticks over which ε falls linearly; 0: the first 30% of the run's ticks
+    lr_factor: float = setting(1.25, low=1)  # what lr up / down multiply or divide by
+    max_extra_steps: int = 3  # cap on extra D or G steps per step
+    # a run whose balancer (weights and replay) to start from
+    load_from: str | None = setting(None, flag="balancer_from")
+
+
 @register_controller
 class Balance(Controller):
     name = "balance"
+    settings = BalanceConfig  # the train.balance section
 
     def __init__(self, config: RunConfig):
         self.cfg = config.train.balance

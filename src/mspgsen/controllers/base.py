@@ -7,7 +7,7 @@ goes into checkpoints so that a resumed run continues exactly.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from mspgsen.config import RunConfig
 from mspgsen.registry import Registry
@@ -16,6 +16,10 @@ from mspgsen.training.knobs import Knobs
 
 class Controller:
     name: str = ""
+    # the dataclass of its settings, read from the `train.<name>` section (None: it has none); the
+    # section joins TrainConfig when the config is resolved (mspgsen.resolve), so a new controller
+    # with settings is one new file
+    settings: ClassVar[type | None] = None
 
     def __init__(self, config: RunConfig):
         self.config = config

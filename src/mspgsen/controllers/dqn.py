@@ -14,7 +14,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mspgsen.config import BalanceConfig
 
 
 class ReplayMemory:
@@ -51,7 +50,10 @@ class ReplayMemory:
 
 
 class DQNAgent:
-    def __init__(self, state_dim: int, num_actions: int, config: BalanceConfig, seed: int = 0):
+    """`config` holds hidden, gamma, lr, batch_size, replay_size, target_sync and the epsilon
+    schedule (the balancer passes its `train.balance` settings, controllers/balance.py)."""
+
+    def __init__(self, state_dim: int, num_actions: int, config: Any, seed: int = 0):
         self.config = config
         self.num_actions = num_actions
         self.generator = torch.Generator().manual_seed(seed)

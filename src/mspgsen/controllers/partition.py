@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from mspgsen.config import RunConfig
+from mspgsen.metrics.collapse import DEFAULT_DELTA, collapse_threshold
 from mspgsen.controllers.base import Controller, register_controller
 from mspgsen.training.knobs import Knobs
 
@@ -21,7 +22,7 @@ class Partitioner(Controller):
     def __init__(self, config: RunConfig):
         model = config.model
         self.every = getattr(model, "repartition_every", 3000)
-        self.threshold = 1.0 / (1.0 + getattr(model, "delta", 0.2))
+        self.threshold = collapse_threshold(getattr(model, "delta", DEFAULT_DELTA))
         self.min_flagged = getattr(model, "min_flagged", 0.01)
         self.max_partitions = getattr(model, "max_partitions", 30)
         self.last_split_check = 0

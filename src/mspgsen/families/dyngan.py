@@ -24,6 +24,7 @@ from mspgsen.data.base import DataShape
 from mspgsen.errors import UserError
 from mspgsen.families.adversarial import AdversarialConfig, AdversarialFamily
 from mspgsen.families.base import discriminator_loss, register_family
+from mspgsen.metrics.collapse import DEFAULT_DELTA
 from mspgsen.nn import NetSpec
 from mspgsen.nn.conditional import OneHotConditionalGenerator, ProjectionDiscriminator
 from mspgsen.objectives import NonSaturating, r1_penalty
@@ -37,12 +38,9 @@ class DynGANConfig(AdversarialConfig):
     repartition_every: int = setting(3000, low=1)  # steps between partition splits
     # λ: weight of the newest D probability in a sample's smoothed score
     score_ema: float = setting(0.1, low_open=True, high=1)
-    delta: float = setting(0.2, low_open=True)  # a sample is collapsed when its smoothed probability exceeds 1/(1+δ)
+    # a sample is collapsed when its smoothed probability exceeds 1/(1+δ) (metrics/collapse.py)
+    delta: float = setting(DEFAULT_DELTA, low_open=True)
     min_flagged: float = setting(0.01, high=1)  # a new partition needs at least this share of the training set
-
-
-def collapse_threshold(delta: float) -> float:
-    return 1.0 / (1.0 + delta)
 
 
 def new_partition(samples: int) -> dict[str, Any]:

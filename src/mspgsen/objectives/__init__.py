@@ -1,7 +1,6 @@
 """Losses and regularisers; each returns an unweighted term, weighted by the loop's knobs."""
-from mspgsen.objectives.adversarial import (ADVERSARIAL_LOSSES, AdversarialLoss, Hinge, NonSaturating, Wasserstein,
-                                            feature_matching)
+from mspgsen.objectives.adversarial import AdversarialLoss, Hinge, NonSaturating, Wasserstein, feature_matching
 from mspgsen.objectives.penalties import clip_weights, gradient_penalty, r1_penalty
 
-__all__ = ["ADVERSARIAL_LOSSES", "AdversarialLoss", "Hinge", "NonSaturating", "Wasserstein", "clip_weights", "feature_matching",
+__all__ = ["AdversarialLoss", "Hinge", "NonSaturating", "Wasserstein", "clip_weights", "feature_matching",
            "gradient_penalty", "r1_penalty"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from mspgsen.registry import Registry
 
 
 class AdversarialLoss:
@@ -73,8 +72,3 @@ def feature_matching(real_features: torch.Tensor, fake_features: torch.Tensor) -
     """L_FM (seed 001 eq. 12; Salimans et al. 2016): squared distance of the batch-mean D features
     of real and generated samples, divided by the feature count. Real features carry no gradient."""
     return (real_features.detach().float().mean(0) - fake_features.float().mean(0)).pow(2).mean()
-
-
-ADVERSARIAL_LOSSES: Registry[type[AdversarialLoss]] = Registry("adversarial loss")
-for _loss in (NonSaturating, Hinge, Wasserstein):
-    ADVERSARIAL_LOSSES.register(_loss.name, _loss)

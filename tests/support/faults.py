@@ -1,8 +1,9 @@
 """Fault injection for the reliability suite: kill -9 a training process at chosen moments
 (after a given step, or in the middle of a checkpoint write), resume it, and check what was lost.
 
-Used by `tests/test_faults.py` and `benchmarks/faults.py`. A training process under test is
-started as `python -m mspgsen.faults child [--slow-checkpoint S] -- <mspgsen train args>`; the
+Used by `tests/test_faults.py` and `benchmarks/faults.py`; test support, not part of the package
+(it patches the loop). A training process under test is started as
+`python tests/support/faults.py child [--slow-checkpoint S] -- <mspgsen train args>`; the
 option holds every checkpoint write open for S seconds before its rename, so a kill can land
 inside one on purpose rather than by luck.
 """
@@ -38,7 +39,7 @@ class Kill:
 
 
 def child_command(train_args: list[str], slow_checkpoint: float = 0.0) -> list[str]:
-    return [sys.executable, "-m", "mspgsen.faults", "child", "--slow-checkpoint", str(slow_checkpoint), "--",
+    return [sys.executable, str(Path(__file__).resolve()), "child", "--slow-checkpoint", str(slow_checkpoint), "--",
             *train_args]
 
 
@@ -155,6 +156,6 @@ def _child(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     if sys.argv[1:2] != ["child"]:
-        sys.exit("usage: python -m mspgsen.faults child [--slow-checkpoint S] -- <mspgsen train arguments>")
+        sys.exit("usage: python tests/support/faults.py child [--slow-checkpoint S] -- <mspgsen train arguments>")
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     sys.exit(_child(sys.argv[2:]))
