@@ -65,9 +65,11 @@ class AdversarialFamily(Family):
         return {"G": generator, "D": discriminator}
 
     def discriminate(self, nets, samples: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """One score per sample; under packing, each sample gets its pack's."""
         discriminator = nets["D"]
-        return discriminator.per_sample(samples) if isinstance(discriminator, PackedDiscriminator) else \
-            discriminator(samples)
+        if isinstance(discriminator, PackedDiscriminator):
+            return discriminator.per_sample(samples)
+        return discriminator(samples)
 
     def plain_networks(self, shape: DataShape, generator_inputs: int) -> tuple[nn.Module, nn.Module]:
         """G (reading `generator_inputs` numbers) and D for this data: MLPs on points, convs on images."""
