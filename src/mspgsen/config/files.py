@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from mspgsen.config.fields import unknown_key, check_ranges, from_mapping
+from mspgsen.config.fields import check_ranges, from_mapping, unknown_key
 from mspgsen.config.sections import DataConfig, RunConfig, TrainConfig
 from mspgsen.errors import UserError
 
