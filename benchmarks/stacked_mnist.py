@@ -85,9 +85,9 @@ def main() -> None:
     threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.device == "cpu" else None
     with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         results = list(pool.map(_run, [(args, root, family, seed, threads) for family, seed in runs]))
-    for family in families:
-        if args.grids:
-            Path(args.grids).mkdir(parents=True, exist_ok=True)
+    if args.grids:
+        Path(args.grids).mkdir(parents=True, exist_ok=True)
+        for family in families:
             first = root / f"{family}-seed{args.first_seed}" / "samples.png"
             shutil.copy(first, Path(args.grids) / f"stacked-mnist-{family}.png")
     (root / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in results))
@@ -102,7 +102,8 @@ def main() -> None:
     for family in families:
         rows = [r for r in results if r["family"] == family]
         print(f"| {family} | {len(rows)} | {_pm([r['stacked_modes'] for r in rows], 1)} "
-              f"| {_pm([r['stacked_kl'] for r in rows], 2)} | {_pm([100 * r['stacked_confident'] for r in rows], 1)} | {_pm([r[FID] for r in rows], 1)} "
+              f"| {_pm([r['stacked_kl'] for r in rows], 2)} | {_pm([100 * r['stacked_confident'] for r in rows], 1)} "
+              f"| {_pm([r[FID] for r in rows], 1)} "
               f"| {statistics.mean(r['images_per_s'] for r in rows):.0f} "
               f"| {statistics.mean(r['steps'] for r in rows):.0f} |")
 

@@ -150,7 +150,8 @@ def test_packing_scores_packs_and_penalises_each_packs_gradient():
 def test_a_batch_of_broken_packs_or_a_packed_dyngan_is_a_clear_error(tmp_path):
     from mspgsen import api
 
-    with pytest.raises(UserError, match="model.pack=3 makes D judge packs of 3 samples, so the batch must hold whole packs; a process's batch is 16"):
+    with pytest.raises(UserError, match="model.pack=3 makes D judge packs of 3 samples, so the batch must hold "
+                                        "whole packs; a process's batch is 16"):
         api.train(tiny_config(tmp_path, extra=["model.pack=3"]))
     with pytest.raises(UserError, match="dyngan's projection D .* cannot judge packs"):
         api.train(tiny_config(tmp_path, model="dyngan", name="dyn", extra=["model.pack=2", "data.size=512"]))

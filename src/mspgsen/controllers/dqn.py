@@ -15,7 +15,6 @@ import torch.nn.functional as F
 from torch import nn
 
 
-
 class ReplayMemory:
     """A ring buffer of transitions (state, action, reward, next state, done)."""
 

@@ -39,15 +39,8 @@ class PackedDiscriminator(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.inner.features(pack_samples(x, self.pack))
 
-    def head_input(self, x: torch.Tensor) -> torch.Tensor:
-        return self.inner.head_input(pack_samples(x, self.pack))
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.inner(pack_samples(x, self.pack))
-
-    @property
-    def head(self) -> nn.Module:
-        return self.inner.head
 
     def per_sample(self, x: torch.Tensor) -> torch.Tensor:
         """A score for every sample (its pack's), for readers that want one per sample (diagnose,

@@ -149,8 +149,7 @@ def apply_threads(threads: int) -> None:
 
 
 def settle_machine(family, shape: DataShape, config: RunConfig, device: torch.device) -> tuple[str, list[str]]:
-    """Choose the run's precision and CPU threads (training/hardware.py): the precision, and the
-    choices in words. Done before anything is built: the thread count changes the rounding of
+    """Choose the run's precision and CPU threads: the precision, and the choices in words. Done before anything is built: the thread count changes the rounding of
     CPU kernels (spectral norm's power iteration at construction among them), so a run must
     compute everything with the threads it ends up with to be reproducible."""
     precision = choose_precision(config.train.precision, device, shape.kind)
