@@ -36,13 +36,12 @@ from dataclasses import dataclass
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from mspgsen.resolve import resolve
-from mspgsen.training.hardware import amx_available, choose_precision
 from mspgsen.data.images import ImageTensorSource
 from mspgsen.families import FAMILIES
+from mspgsen.resolve import resolve
 from mspgsen.training.device import resolve_device
+from mspgsen.training.hardware import amx_available, choose_precision
 from mspgsen.training.loop import run_step
-from mspgsen.training.phases import StepContext
 from mspgsen.training.state import TrainingState
 
 
@@ -81,12 +80,11 @@ def parse_args() -> argparse.Namespace:
 def build(family_name: str, size: int, batch_size: int, device: torch.device, path: Path, overrides: list[str]):
     config = resolve([{"model": family_name}], [f"train.batch_size={batch_size}", f"train.compile={path.compile}",
                                                 f"train.channels_last={path.channels_last}", *overrides])
-    family = FAMILIES.get(family_name)(config.model)
     images = torch.randint(0, 256, (max(4 * batch_size, 1024), 3, size, size), dtype=torch.uint8)
     source = ImageTensorSource("synthetic", images)
-    state = TrainingState(family, source.shape, config, device, source.stream(batch_size, 0, device))
-    ctx = StepContext(state.nets, state.knobs, state.stream, family.latent_dim(source.shape), batch_size, device,
-                      state.stats)
+    family = FAMILIES.get(family_name)(config.model, source.shape)
+    state = TrainingState(family, config, device, source.stream(batch_size, 0, device))
+    ctx = state.step_context()
     return state, family.phases(), ctx
 
 

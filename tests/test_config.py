@@ -91,7 +91,7 @@ def test_the_demo_recipe_has_no_batch_norm():
     from mspgsen.families import FAMILIES
 
     config = api.configure(config_file=Path(__file__).parents[1] / "configs" / "demo-grid25.yaml")
-    family = FAMILIES.get(config.model.name)(config.model)
-    nets = family.build_networks(load_data(config.data).shape)
+    family = FAMILIES.get(config.model.name)(config.model, load_data(config.data).shape)
+    nets = family.build_networks()
     assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for net in nets.values() for m in net.modules())
     assert config.model.r1_weight > 0

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from mspgsen import api
-from mspgsen.controllers import CONTROLLERS, Controller, register_controller
+from mspgsen.contracts import Controller
+from mspgsen.controllers import CONTROLLERS, register_controller
 from mspgsen.errors import UserError
 
 from conftest import tiny_config

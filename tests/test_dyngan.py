@@ -8,16 +8,14 @@ import torch.nn.functional as F
 
 from mspgsen import api
 from mspgsen.cli import main
-from mspgsen.resolve import resolve
-from mspgsen.controllers import CONTROLLERS
-from mspgsen.data.base import DataShape
+from mspgsen.contracts import DataShape, Knobs
+from mspgsen.controllers import build_controllers
 from mspgsen.data.points import GaussianMixture, grid_centers
 from mspgsen.diagnose import collapsed, missed_modes
 from mspgsen.errors import UserError
 from mspgsen.families import FAMILIES
-from mspgsen.families.dyngan import new_partition
 from mspgsen.nn import MLPDiscriminator, NetSpec
-from mspgsen.training.knobs import Knobs
+from mspgsen.resolve import resolve
 
 from conftest import tiny_config
 
@@ -56,41 +54,47 @@ def test_detector_flags_nothing_when_the_generator_covers_everything():
     assert flagged.float().mean() < 0.01 and missed_modes(real, flagged, GRID.centers) == []
 
 
-def partitioner(**model):
+def partitioner(samples: int, **model):
+    """The family's partition and the controller it hands it to, as a run builds them."""
     config = resolve([{"model": {"name": "dyngan", "repartition_every": 100, **model}}])
-    return CONTROLLERS.get("dyngan-partitioner")(config)
+    family = FAMILIES.get("dyngan")(config.model, DataShape("points", (2,), samples=samples))
+    return build_controllers(config, family.default_controllers())[0], family.partition
 
 
 def test_partitions_grow_from_collapsed_samples_only_when_there_are_enough():
-    controller, knobs = partitioner(), Knobs(partition=new_partition(1000))
-    part = knobs.partition
-    part["seen"][:] = True
-    part["scores"][:] = 0.5
-    part["scores"][:50] = 0.95  # 5% collapsed
-    assert controller.act(50, {}, knobs) == {}  # not yet time
-    actions = controller.act(100, {}, knobs)
-    assert actions["split"] == 1.0 and part["count"] == 2
-    assert (part["labels"][:50] == 1).all() and (part["labels"][50:] == 0).all()
-    assert not part["seen"].any()  # smoothing starts afresh
-    part["seen"][:] = True
-    part["scores"][:] = 0.5
-    part["scores"][:5] = 0.95  # 0.5%: below min_flagged
-    assert "split" not in controller.act(200, {}, knobs) and part["count"] == 2
+    controller, part = partitioner(1000)
+    part.seen[:] = True
+    part.scores[:] = 0.5
+    part.scores[:50] = 0.95  # 5% collapsed
+    assert controller.act(50, {}, Knobs()) == {}  # not yet time
+    actions = controller.act(100, {}, Knobs())
+    assert actions["split"] == 1.0 and part.count == 2
+    assert (part.labels[:50] == 1).all() and (part.labels[50:] == 0).all()
+    assert not part.seen.any()  # smoothing starts afresh
+    part.seen[:] = True
+    part.scores[:] = 0.5
+    part.scores[:5] = 0.95  # 0.5%: below min_flagged
+    assert "split" not in controller.act(200, {}, Knobs()) and part.count == 2
 
 
 def test_partitions_stop_at_the_cap():
-    controller, knobs = partitioner(max_partitions=2), Knobs(partition=new_partition(100))
+    controller, part = partitioner(100, max_partitions=2)
     for step in (100, 200):
-        knobs.partition["seen"][:] = True
-        knobs.partition["scores"][:] = 0.99
-        controller.act(step, {}, knobs)
-    assert knobs.partition["count"] == 2
+        part.seen[:] = True
+        part.scores[:] = 0.99
+        controller.act(step, {}, Knobs())
+    assert part.count == 2
+
+
+def test_the_partitioner_named_for_another_family_does_nothing():
+    config = resolve([{"model": "dcgan"}], ["train.controllers=[dyngan-partitioner]"])
+    assert build_controllers(config, {})[0].act(3000, {}, Knobs()) == {}
 
 
 def test_the_conditional_sampler_follows_partition_sizes():
     config = resolve([{"model": {"name": "dyngan", "mlp_width": 16, "mlp_depth": 2}}])
-    family = FAMILIES.get("dyngan")(config.model)
-    nets = family.build_networks(DataShape("points", (2,), samples=400))
+    family = FAMILIES.get("dyngan")(config.model, DataShape("points", (2,), samples=400))
+    nets = family.build_networks()
     nets["G"].class_weights.zero_()
     nets["G"].class_weights[:2] = torch.tensor([300.0, 100.0])
     labels = family.sample_conditions(4000, torch.Generator().manual_seed(0), nets["G"])
@@ -118,7 +122,7 @@ def test_dyngan_trains_splits_and_resumes_exactly(tmp_path):
     splits = [line for line in (straight.run_dir / "controller.jsonl").read_text().splitlines()
               if "dyngan-partitioner" in line]
     assert splits and '"split": 1.0' in splits[0]  # with δ=10 nearly every sample counts as missed
-    assert a["knobs.partition.labels"].max() >= 1  # the partition is saved with the run
+    assert a["family.partition.labels"].max() >= 1  # the partition is saved with the run
 
 
 def test_diagnose_reports_missed_samples_of_any_run(tmp_path, capsys):

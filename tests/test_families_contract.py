@@ -5,12 +5,11 @@ import pytest
 import torch
 
 from mspgsen.config import DataConfig
-from mspgsen.resolve import resolve
+from mspgsen.contracts import DataShape, StepContext
 from mspgsen.data import load_data
-from mspgsen.data.base import DataShape
 from mspgsen.families import FAMILIES
+from mspgsen.resolve import resolve
 from mspgsen.training.loop import run_step
-from mspgsen.training.phases import StepContext
 from mspgsen.training.state import TrainingState
 
 from conftest import TINY
@@ -23,25 +22,24 @@ IMAGE_SHAPES = [(1, 28, 28), (3, 32, 32), (3, 64, 64), (3, 20, 14), (3, 200, 200
 def make_state(model: str, data: DataConfig, seed: int = 0, batch_size: int = 8,
                overrides: list[str] = ()) -> TrainingState:
     config = resolve([{"model": model}], [*TINY, *overrides])
-    family = FAMILIES.get(model)(config.model)
     source = load_data(data)
+    family = FAMILIES.get(model)(config.model, source.shape)
     torch.manual_seed(seed)
     stream = source.stream(batch_size, seed, torch.device("cpu"))
-    return TrainingState(family, source.shape, config, torch.device("cpu"), stream)
+    return TrainingState(family, config, torch.device("cpu"), stream)
 
 
 def context(state: TrainingState, batch_size: int = 8) -> StepContext:
-    return StepContext(state.nets, state.knobs, state.stream, state.family.latent_dim(state.shape), batch_size,
+    return StepContext(state.nets, state.knobs, state.stream, state.family.latent_dim(), batch_size,
                        state.device, state.stats)
 
 
 @pytest.mark.parametrize("model", ALL)
 @pytest.mark.parametrize("dims", IMAGE_SHAPES)
 def test_networks_fit_any_image_shape(model, dims):
-    family = FAMILIES.get(model)(resolve([{"model": model}], TINY).model)
-    shape = DataShape("images", dims)
-    nets = family.build_networks(shape)
-    images = family.generate(nets, torch.randn(3, family.latent_dim(shape)))
+    family = FAMILIES.get(model)(resolve([{"model": model}], TINY).model, DataShape("images", dims, samples=100))
+    nets = family.build_networks()
+    images = family.generate(nets, torch.randn(3, family.latent_dim()))
     assert images.shape == (3, *dims)
     assert float(images.abs().max()) <= 1.0  # tanh output, the range of the data
     assert family.discriminate(nets, images).shape == (3,)

@@ -8,13 +8,13 @@ import pytest
 import torch
 
 from mspgsen import api, experiments
-from mspgsen.experiments import plan_variants
-from mspgsen.resolve import resolve
+from mspgsen.contracts import Knobs
 from mspgsen.controllers import CONTROLLERS
 from mspgsen.controllers.balance import ACTIONS, Balance, BalanceConfig
 from mspgsen.controllers.dqn import DQNAgent
 from mspgsen.errors import UserError
-from mspgsen.training.knobs import Knobs
+from mspgsen.experiments import plan_variants
+from mspgsen.resolve import resolve
 
 from conftest import TINY, tiny_config
 

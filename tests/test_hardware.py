@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file
 
 from mspgsen import api
-from mspgsen.data.base import DataShape
+from mspgsen.contracts import DataShape
 from mspgsen.families import FAMILIES
 from mspgsen.resolve import resolve
 from mspgsen.training import hardware, progress as progress_module
@@ -88,15 +88,16 @@ def test_small_work_gets_one_thread_and_large_work_the_free_cores(monkeypatch):
 
 @pytest.mark.parametrize("model", ["dcgan", "dyngan"])  # dyngan cannot be built on the meta device
 def test_step_flops_counts_image_networks_and_leaves_the_rng_alone(model):
-    family = FAMILIES.get(model)(resolve([{"model": model}]).model)
-    shape = DataShape("images", (3, 16, 16), 0, 64)
+    config = resolve([{"model": model}]).model
+    family = FAMILIES.get(model)(config, DataShape("images", (3, 16, 16), 0, 64))
     torch.manual_seed(5)
     expected = torch.rand(3)
     torch.manual_seed(5)
-    flops = hardware.step_flops(family, shape, batch_size=16)
+    flops = hardware.step_flops(family, batch_size=16)
     assert torch.equal(torch.rand(3), expected)
-    assert flops > 1e6 and hardware.step_flops(family, shape, batch_size=32) == pytest.approx(2 * flops)
-    assert hardware.step_flops(family, DataShape("points", (2,)), batch_size=16) is None
+    assert flops > 1e6 and hardware.step_flops(family, batch_size=32) == pytest.approx(2 * flops)
+    points = FAMILIES.get(model)(config, DataShape("points", (2,), 0, 64))
+    assert hardware.step_flops(points, batch_size=16) is None
 
 
 def test_a_run_is_the_same_whatever_thread_count_the_process_started_with(tmp_path, tiny_images):
@@ -189,7 +190,7 @@ def _reference_module():
 def test_the_reference_dcgan_has_our_dcgans_parameter_counts(size):
     reference = _reference_module().ReferenceDCGAN(size, nc=3)
     config = resolve([{"model": {"name": "dcgan", "bias": False}}])
-    nets = FAMILIES.get("dcgan")(config.model).build_networks(DataShape("images", (3, size, size)))
+    nets = FAMILIES.get("dcgan")(config.model, DataShape("images", (3, size, size))).build_networks()
     ours = tuple(sum(p.numel() for p in nets[name].parameters()) for name in ("G", "D"))
     assert ours == reference.parameter_counts()
 

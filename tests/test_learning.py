@@ -17,10 +17,10 @@ def ring_before_and_after(tmp_path, model: str):
     """Mode metrics of an untrained generator and of the same family after 500 steps of RECIPE."""
     config = api.configure(model=model, data="ring8", steps=500, batch_size=128, device="cpu",
                            out=str(tmp_path / "run"), overrides=RECIPE)
-    family = FAMILIES.get(model)(config.model)
     source = load_data(DataConfig(name="ring8", std=0.05))
-    untrained = family.build_networks(source.shape)["G"]
-    before = mode_coverage(draw(family, untrained, source.shape, 1000, 0, "cpu"), source.centers, source.std)
+    family = FAMILIES.get(model)(config.model, source.shape)
+    untrained = family.build_networks()["G"]
+    before = mode_coverage(draw(family, untrained, 1000, 0, "cpu"), source.centers, source.std)
     return before, api.train(config).metrics
 
 

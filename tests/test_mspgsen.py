@@ -9,16 +9,16 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from mspgsen import api
 from mspgsen.config import DataConfig
-from mspgsen.resolve import resolve
-from mspgsen.data import load_data
+from mspgsen.contracts import DataShape
 from mspgsen.controllers.schedules import progressive_level
-from mspgsen.data.base import DataShape
+from mspgsen.data import load_data
 from mspgsen.families import FAMILIES
 from mspgsen.nn import SelfAttention2d
 from mspgsen.nn.dema import DEMA, ExpansionPath, local_global_contrastive_loss
 from mspgsen.nn.gctdrn import GlobalEnhancement, SelectiveBranches
 from mspgsen.nn.multiscale import AuxiliaryDiscriminator, ClassEmbedding
 from mspgsen.nn.pyramid import downsample_pyramid, fade_pyramid, fade_pyramid_at, upsample
+from mspgsen.resolve import resolve
 from mspgsen.sampling import load_generator
 from mspgsen.training.loop import run_step
 from mspgsen.training.rundir import existing_run_dir
@@ -32,8 +32,8 @@ FLAGS = ("dema", "gctdrn", "afe", "multiscale", "progressive", "conditional")
 
 def build(shape: DataShape, **flags):
     config = resolve([{"model": {"name": "mspgsen", "width": 8, "mlp_width": 32, "mlp_depth": 3, **flags}}])
-    family = FAMILIES.get("mspgsen")(config.model)
-    return family, family.build_networks(shape)
+    family = FAMILIES.get("mspgsen")(config.model, shape)
+    return family, family.build_networks()
 
 
 def count(module: torch.nn.Module | dict, kind: type | None = None) -> int:
@@ -48,7 +48,7 @@ def test_generator_emits_every_scale_and_d_reads_them(dims):
     shape = DataShape("images", dims, num_classes=5)
     family, nets = build(shape)
     labels = torch.randint(5, (3,))
-    out = nets["G"](torch.randn(3, family.latent_dim(shape)), labels)
+    out = nets["G"](torch.randn(3, family.latent_dim()), labels)
     sizes = nets["G"].sizes
     assert sizes[-1] == dims[1:] and len(sizes) >= 2
     assert {i: tuple(x.shape) for i, x in out.pyramid.items()} == {i: (3, dims[0], *s) for i, s in enumerate(sizes)}
@@ -60,7 +60,7 @@ def test_generator_emits_every_scale_and_d_reads_them(dims):
 def test_points_networks_have_afe_on_a_hidden_layer():
     shape = DataShape("points", (2,))
     family, nets = build(shape)
-    out = nets["G"](torch.randn(5, family.latent_dim(shape)))
+    out = nets["G"](torch.randn(5, family.latent_dim()))
     assert out.final.shape == (5, 2) and out.middle.shape == (5, 2)
     assert nets["D"](out.final).shape == (5,) and nets["D_aux"](out.middle).shape == (5,)
 
@@ -163,7 +163,7 @@ def test_each_flag_removes_its_own_parameters():
     off_family, off = build(IMAGE_SHAPE, progressive=False)
     assert count(off) == total  # growth is a schedule, not weights
     assert off_family.default_knobs().level is None and family.default_knobs().level == 0.0
-    assert "progressive-growth" not in off_family.default_controllers(IMAGE_SHAPE)
+    assert "progressive-growth" not in off_family.default_controllers()
 
 
 @pytest.mark.parametrize("flag", FLAGS)
@@ -171,7 +171,7 @@ def test_each_one_off_variant_still_trains(flag, tiny_images):
     config = resolve([{"model": {"name": "mspgsen", flag: False}}], TINY)
     source = load_data(DataConfig(name=str(tiny_images)))
     torch.manual_seed(0)
-    state = TrainingState(FAMILIES.get("mspgsen")(config.model), source.shape, config, torch.device("cpu"),
+    state = TrainingState(FAMILIES.get("mspgsen")(config.model, source.shape), config, torch.device("cpu"),
                           source.stream(8, 0, torch.device("cpu")))
     ctx = context(state)
     before = {name: [p.detach().clone() for p in net.parameters()] for name, net in state.nets.items()}
@@ -224,7 +224,7 @@ def test_conditional_sampling_draws_every_class(tiny_images):
     family, nets = build(DataShape("images", (3, 16, 16), num_classes=3))
     labels = family.sample_conditions(300, torch.Generator().manual_seed(0))
     assert set(labels.tolist()) == {0, 1, 2}
-    assert family.generate(nets, torch.randn(300, family.latent_dim(DataShape("images", (3, 16, 16)))),
+    assert family.generate(nets, torch.randn(300, family.latent_dim()),
                            labels).shape == (300, 3, 16, 16)
 
 

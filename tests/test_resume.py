@@ -8,7 +8,8 @@ import torch
 from safetensors.torch import load_file
 
 from mspgsen import api
-from mspgsen.controllers import Controller, register_controller, CONTROLLERS
+from mspgsen.contracts import Controller
+from mspgsen.controllers import CONTROLLERS, register_controller
 from mspgsen.errors import UserError
 
 from conftest import tiny_config

@@ -96,7 +96,8 @@ def test_a_new_controller_with_settings_is_one_file(tmp_path, monkeypatch):
     (tmp_path / "halving.py").write_text('''
 from dataclasses import dataclass
 from mspgsen.config import setting
-from mspgsen.controllers.base import Controller, register_controller
+from mspgsen.contracts import Controller
+from mspgsen.controllers.base import register_controller
 
 @dataclass
 class HalvingConfig:

@@ -84,16 +84,16 @@ def train(config: RunConfig, resume: bool = False) -> TrainResult:
 
 
 def _train(config: RunConfig, resume: bool, world: World, device: torch.device) -> TrainResult:
-    family = FAMILIES.get(config.model.name)(config.model)
+    family_class = FAMILIES.get(config.model.name)
     source = load_data(config.data)
-    family.check_shape(source.shape)
+    family = family_class(config.model, source.shape)
     family.check_batch(local_batch_size(config.train.batch_size, world))  # the global batch must split too
     if world.distributed and family.single_process_only:
         raise UserError(f"{family.name} trains in one process only: {family.single_process_only}. "
                         "Run it without torchrun.")
     # built before the run folder, so a missing weights file or classifier leaves nothing behind
     evaluator = PeriodicEvaluator(config, source, device) if config.train.eval_every and world.is_main else None
-    controllers = build_controllers(config, family.default_controllers(source.shape))  # may read another run
+    controllers = build_controllers(config, family.default_controllers())  # may read another run
     if resume:
         if not config.train.out:
             raise UserError("--resume needs --out naming the run folder to continue.")
@@ -120,12 +120,12 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device) 
 def _train_in(run: RunDir, config: RunConfig, resume: bool, world: World, device: torch.device, family, source,
               evaluator, controllers) -> TrainResult:
     """Train in the run folder this process holds the lock of."""
-    precision, machine = settle_machine(family, source.shape, config, device)
+    precision, machine = settle_machine(family, config, device)
     seed_everything(config.train.seed)
     stream = source.stream(config.train.batch_size, config.train.seed, device)
     if world.distributed:
         stream = ShardedStream(stream, world)
-    state = TrainingState(family, source.shape, config, device, stream, controllers, world)
+    state = TrainingState(family, config, device, stream, controllers, world)
     state.precision = precision
     if world.is_main:
         _check_free_space(run, state)
@@ -173,7 +173,7 @@ def sample(run_dir: str | Path, n: int, out: str | Path, seed: int = 0, device: 
         raise UserError(f"--n must be at least 1, got {n}.")
     torch_device = resolve_device(device)
     loaded = load_generator(existing_run_dir(run_dir), torch_device)
-    samples = draw(loaded.family, loaded.generator, loaded.shape, n, seed, torch_device,
+    samples = draw(loaded.family, loaded.generator, n, seed, torch_device,
                    _sampling_precision(loaded, torch_device), show_progress=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npz":
@@ -210,7 +210,7 @@ def evaluate(run_dir: str | Path | None = None, samples: str | Path | None = Non
 
     if loaded:  # the evaluator first: missing weights or classifier are reported before any sampling
         evaluator = evaluator_for(loaded.shape.size, loaded.shape.channels)
-        images = to_uint8(draw(loaded.family, loaded.generator, loaded.shape, count, seed, torch_device,
+        images = to_uint8(draw(loaded.family, loaded.generator, count, seed, torch_device,
                                _sampling_precision(loaded, torch_device), show_progress=True))
     else:
         images = load_sample_file(samples)
@@ -230,7 +230,7 @@ def _sampling_precision(loaded, device: torch.device) -> str:
 
 
 def _evaluate_points(run, loaded, num_samples, seed, device) -> dict[str, Any]:
-    return record_point_metrics(run, loaded.family, loaded.generator, loaded.shape, load_data(loaded.config.data),
+    return record_point_metrics(run, loaded.family, loaded.generator, load_data(loaded.config.data),
                                 device, num_samples or loaded.config.train.eval_samples, loaded.step, loaded.ema,
                                 seed)
 

@@ -76,6 +76,7 @@ def _real_samples(source, saved: dict[str, Any], n: int) -> tuple[torch.Tensor, 
         real = fixed[:n] if fixed is not None else source.sample(n, torch.Generator().manual_seed(0))
     else:
         real = source.images[:n].float() / 127.5 - 1.0
-    partition = (saved.get("knobs") or {}).get("partition")
+    # the family keeps its partition (before 2026-12-05, among the knobs)
+    partition = (saved.get("family") or {}).get("partition") or (saved.get("knobs") or {}).get("partition")
     labels = partition["labels"][:len(real)].cpu() if partition else None
     return real, labels

@@ -52,7 +52,7 @@ def interpolation_grid(run_dir: str | Path, rows: int, out: str | Path, seed: in
     if loaded.shape.kind != "images":
         raise UserError("interpolation grids are drawn for image runs; this run models points.")
     rng = torch.Generator().manual_seed(seed)
-    latent_dim = loaded.family.latent_dim(loaded.shape)
+    latent_dim = loaded.family.latent_dim()
     ends = torch.randn(2, rows, latent_dim, generator=rng)
     weights = torch.linspace(0, 1, INTERPOLATION_STEPS)
     latents = torch.stack([slerp(ends[0], ends[1], w) for w in weights], dim=1).reshape(-1, latent_dim)

@@ -8,10 +8,10 @@ import torch
 from torch import nn
 
 from mspgsen.config import RunConfig
-from mspgsen.resolve import resolve
-from mspgsen.data.base import DataShape
+from mspgsen.contracts import DataShape, Family
 from mspgsen.errors import UserError
-from mspgsen.families import FAMILIES, Family
+from mspgsen.families import FAMILIES
+from mspgsen.resolve import resolve
 from mspgsen.training.console import progress_bar
 from mspgsen.training.device import autocast
 from mspgsen.training.rundir import RunDir
@@ -33,8 +33,8 @@ class LoadedGenerator:
 def load_generator(run: RunDir, device: torch.device | str = "cpu") -> LoadedGenerator:
     shape, weights, metadata = load_snapshot(run)
     config = resolve([json.loads(metadata["config"])])
-    family = FAMILIES.get(config.model.name)(config.model)
-    generator = family.build_networks(shape)[family.generator_key]
+    family = FAMILIES.get(config.model.name)(config.model, shape)
+    generator = family.build_networks()[family.generator_key]
     try:
         generator.load_state_dict(weights)
     except RuntimeError as err:
@@ -59,8 +59,8 @@ def load_networks(run: RunDir, device: torch.device | str = "cpu") -> LoadedNetw
 
     shape, _, metadata = load_snapshot(run)
     config = resolve([json.loads(metadata["config"])])
-    family = FAMILIES.get(config.model.name)(config.model)
-    nets = nn.ModuleDict(family.build_networks(shape))
+    family = FAMILIES.get(config.model.name)(config.model, shape)
+    nets = nn.ModuleDict(family.build_networks())
     saved = load_state(run.checkpoint)
     try:
         nets.load_state_dict(saved["nets"])
@@ -70,7 +70,7 @@ def load_networks(run: RunDir, device: torch.device | str = "cpu") -> LoadedNetw
 
 
 @torch.no_grad()
-def draw(family: Family, generator: nn.Module, shape: DataShape, n: int, seed: int,
+def draw(family: Family, generator: nn.Module, n: int, seed: int,
          device: torch.device | str, precision: str = "fp32", show_progress: bool = False) -> torch.Tensor:
     """`n` samples from fixed-seed latents, in eval mode, without touching the global RNG.
 
@@ -79,7 +79,7 @@ def draw(family: Family, generator: nn.Module, shape: DataShape, n: int, seed: i
     was_training = generator.training
     generator.eval()
     rng = torch.Generator().manual_seed(seed)
-    latent_dim = family.latent_dim(shape)
+    latent_dim = family.latent_dim()
     batch = SAMPLE_BATCH.get(device.type, SAMPLE_BATCH["cpu"])
     chunks = []
     with progress_bar(n, "sampling", "sample", enabled=show_progress and n > batch) as bar:

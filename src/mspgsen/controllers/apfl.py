@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mspgsen.config import RunConfig, setting
-from mspgsen.controllers.base import Controller, quality_signal, register_controller, run_progress
-from mspgsen.training.knobs import Knobs
+from mspgsen.contracts import Controller, Knobs, run_progress
+from mspgsen.controllers.base import quality_signal, register_controller
 
 
 @dataclass
@@ -100,9 +100,8 @@ class APFL(Controller):
             fm_weight = max(fm_weight, cfg.late_fm)
             remaining = max(0.0, 1.0 - (fraction - cfg.late_fraction) / (1.0 - cfg.late_fraction))
             noise_boost *= remaining  # annealed to nothing by the last step
-        optimizers = [name.removeprefix("lr/") for name in indicators if name.startswith("lr/")]
         knobs.lr_factors[self.name] = {
-            optimizer: self.eta * step_lr * (self.d_scale if optimizer == "D" else 1.0) for optimizer in optimizers}
+            optimizer: self.eta * step_lr * (self.d_scale if optimizer == "D" else 1.0) for optimizer in knobs.optimizers()}
         floor = cfg.early_noise if phase == "early" else 0.0
         knobs.noise_extra[self.name] = max(noise_boost, floor - knobs.noise_std)
         knobs.loss_weights["G/fm"] = fm_weight

@@ -25,10 +25,10 @@ from typing import Any
 import torch
 
 from mspgsen.config import RunConfig, setting
-from mspgsen.controllers.base import Controller, quality_signal, register_controller
+from mspgsen.contracts import Controller, Knobs
+from mspgsen.controllers.base import quality_signal, register_controller
 from mspgsen.controllers.dqn import DQNAgent
 from mspgsen.errors import UserError
-from mspgsen.training.knobs import Knobs
 
 ACTIONS = ("no-op", "extra-d", "extra-g", "lr-g-up", "lr-g-down", "lr-d-up", "lr-d-down")
 STATE_FEATURES = ("D(x)", "D(G(z))", "acc/real", "acc/fake", "trend/G/adv", "trend/D/adv")

@@ -1,44 +1,13 @@
-"""Training controllers: plug-ins that read the collected indicators and turn the loop's knobs.
-
-Once per tick (every `train.log_every` steps) the loop hands each controller the averaged
-indicators of the tick and the knobs. A controller changes knobs and nothing else, says what it
-did (a dict, logged beside the indicators), and keeps any state it needs in `state_dict`, which
-goes into checkpoints so that a resumed run continues exactly.
+"""The controller registry and how a run's controllers are built (the contract itself,
+`Controller`, is in mspgsen.contracts).
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from mspgsen.config import RunConfig
+from mspgsen.contracts import Controller
 from mspgsen.registry import Registry
-from mspgsen.training.knobs import Knobs
-
-
-class Controller:
-    name: str = ""
-    # the dataclass of its settings, read from the `train.<name>` section (None: it has none); the
-    # section joins TrainConfig when the config is resolved (mspgsen.resolve), so a new controller
-    # with settings is one new file
-    settings: ClassVar[type | None] = None
-
-    def __init__(self, config: RunConfig):
-        self.config = config
-
-    def act(self, step: int, indicators: dict[str, float], knobs: Knobs) -> dict[str, float]:
-        """Adjust `knobs`; return the actions taken as named numbers (empty when none)."""
-        raise NotImplementedError
-
-    def state_dict(self) -> dict[str, Any]:
-        return {}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        pass
-
-
-def run_progress(indicators: dict[str, float], step: int, config: RunConfig) -> float:
-    """How far the run is, in [0, 1]: the loop's `progress` indicator (steps or time limit, whichever
-    is further: training/progress.py); step / train.steps for a controller driven without the loop."""
-    return indicators.get("progress", step / config.train.steps)
 
 
 CONTROLLERS: Registry[type[Controller]] = Registry("controller")
@@ -49,10 +18,13 @@ def register_controller(cls: type[Controller]) -> type[Controller]:
     return cls
 
 
-def build_controllers(config: RunConfig, family_defaults: list[str] = ()) -> list[Controller]:
-    """The family's own controllers first (unless the config names them too), then the config's."""
+def build_controllers(config: RunConfig, family_defaults: dict[str, dict[str, Any]] | None = None
+                      ) -> list[Controller]:
+    """The family's own controllers first (unless the config names them too), then the config's;
+    each gets the keyword arguments the family hands it (`Family.default_controllers`)."""
+    family_defaults = family_defaults or {}
     names = [name for name in family_defaults if name not in config.train.controllers] + list(config.train.controllers)
-    return [CONTROLLERS.get(name)(config) for name in names]
+    return [CONTROLLERS.get(name)(config, **family_defaults.get(CONTROLLERS.canonical(name), {})) for name in names]
 
 
 # The periodic metric a controller reads as "quality", best first, and the sign that makes higher better.

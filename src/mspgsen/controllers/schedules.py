@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from mspgsen.config import RunConfig
-from mspgsen.controllers.base import Controller, register_controller, run_progress
-from mspgsen.training.knobs import Knobs
+from mspgsen.contracts import Controller, Knobs, run_progress
+from mspgsen.controllers.base import register_controller
 
 
 @register_controller
@@ -19,21 +19,22 @@ class LinearLRDecay(Controller):
 
     def act(self, step: int, indicators: dict[str, float], knobs: Knobs) -> dict[str, float]:
         scale = max(0.0, 1.0 - run_progress(indicators, step, self.config))
-        for optimizer in [name.removeprefix("lr/") for name in indicators if name.startswith("lr/")]:
+        for optimizer in knobs.optimizers():
             knobs.lr_scale[optimizer] = scale
         return {"lr_scale": scale}
 
 
 @register_controller
 class LinearNoise(Controller):
-    """Instance noise on D's inputs falls linearly from `model.instance_noise` to 0 at the run's end
-    (the paper's linear noise plan): strong early, when the two distributions barely overlap."""
+    """Instance noise on D's inputs falls linearly from `start` (the family's `model.instance_noise`)
+    to 0 at the run's end (the paper's linear noise plan): strong early, when the two distributions
+    barely overlap."""
 
     name = "linear-noise"
 
-    def __init__(self, config: RunConfig):
+    def __init__(self, config: RunConfig, start: float = 0.0):
         super().__init__(config)
-        self.start = getattr(config.model, "instance_noise", 0.0)
+        self.start = start
 
     def act(self, step: int, indicators: dict[str, float], knobs: Knobs) -> dict[str, float]:
         knobs.noise_std = self.start * max(0.0, 1.0 - run_progress(indicators, step, self.config))
@@ -42,16 +43,16 @@ class LinearNoise(Controller):
 
 @register_controller
 class ProgressiveGrowth(Controller):
-    """Grows the active scale of a multi-scale generator over the first `model.grow_fraction` of
-    the run (of its steps, or of its time limit when that comes first). Each of the S scales gets
+    """Grows the active scale of a multi-scale generator over the first `grow_fraction` (the
+    family's `model.grow_fraction`) of the run (of its steps, or of its time limit when that comes first). Each of the S scales gets
     an equal period; from the second on, the first half of the period fades the new scale in
     linearly and the second half trains it at full strength."""
 
     name = "progressive-growth"
 
-    def __init__(self, config: RunConfig):
+    def __init__(self, config: RunConfig, grow_fraction: float = 0.5):
         super().__init__(config)
-        self.grow_fraction = getattr(config.model, "grow_fraction", 0.5)
+        self.grow_fraction = grow_fraction
 
     def act(self, step: int, indicators: dict[str, float], knobs: Knobs) -> dict[str, float]:
         if knobs.level is None:  # nothing to grow: the family runs at full size

@@ -9,7 +9,7 @@ from typing import Callable
 import torch
 
 from mspgsen.config import DataConfig
-from mspgsen.data.base import Batch, BatchStream, DataShape, DataSource
+from mspgsen.data.base import DataSource
 from mspgsen.data.cifar10 import find_cifar10, load_batches
 from mspgsen.data.folder import DecodeOptions, DecodedImages, load_image_archive, load_image_folder
 from mspgsen.data.images import ImageTensorSource
@@ -22,7 +22,7 @@ from mspgsen.data.transforms import fit_images, match_channels, parse_image_size
 from mspgsen.errors import UserError
 from mspgsen.registry import Registry
 
-__all__ = ["Batch", "BatchStream", "DataShape", "DataSource", "DATASETS", "load_data", "GaussianMixture",
+__all__ = ["DataSource", "DATASETS", "load_data", "GaussianMixture",
            "ImageTensorSource", "parse_image_size"]
 
 

@@ -5,7 +5,7 @@ from typing import Any, Callable
 
 import torch
 
-from mspgsen.data.base import Batch, DataShape
+from mspgsen.contracts import Batch, DataShape
 from mspgsen.errors import UserError
 
 # Keep a data set on the GPU when it takes at most this share of the card's memory.

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from mspgsen.data.base import Batch, DataShape
+from mspgsen.contracts import Batch, DataShape
 from mspgsen.data.images import ShuffledStream
 from mspgsen.errors import UserError
 

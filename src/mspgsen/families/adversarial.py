@@ -13,14 +13,12 @@ import torch
 from torch import nn
 
 from mspgsen.config import FamilyConfig, setting
+from mspgsen.contracts import DataShape, Family, Knobs, Phase, StepContext, Terms
 from mspgsen.errors import UserError
-from mspgsen.data.base import DataShape
-from mspgsen.families.base import Family, discriminator_loss
+from mspgsen.families.base import discriminator_loss
 from mspgsen.nn import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator, NetSpec
 from mspgsen.nn.packing import PackedDiscriminator, packed_shape
 from mspgsen.objectives import AdversarialLoss, clip_weights, feature_matching, gradient_penalty, r1_penalty
-from mspgsen.training.knobs import Knobs
-from mspgsen.training.phases import Phase, StepContext, Terms
 
 
 @dataclass
@@ -60,8 +58,8 @@ class AdversarialFamily(Family):
             raise UserError(f"model.pack={pack} makes D judge packs of {pack} samples, so the batch must hold whole "
                             f"packs; a process's batch is {batch_size}. Choose a batch size divisible by {pack}.")
 
-    def build_networks(self, shape: DataShape) -> dict[str, nn.Module]:
-        generator, discriminator = self.plain_networks(shape, self.latent_dim(shape))
+    def build_networks(self) -> dict[str, nn.Module]:
+        generator, discriminator = self.plain_networks(self.latent_dim())
         return {"G": generator, "D": discriminator}
 
     def discriminate(self, nets, samples: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -71,9 +69,9 @@ class AdversarialFamily(Family):
             return discriminator.per_sample(samples)
         return discriminator(samples)
 
-    def plain_networks(self, shape: DataShape, generator_inputs: int) -> tuple[nn.Module, nn.Module]:
+    def plain_networks(self, generator_inputs: int) -> tuple[nn.Module, nn.Module]:
         """G (reading `generator_inputs` numbers) and D for this data: MLPs on points, convs on images."""
-        cfg, spec = self.config, self.networks_spec()
+        cfg, spec, shape = self.config, self.networks_spec(), self.shape
         if shape.kind == "points":
             generator = MLPGenerator(generator_inputs, shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec)
         else:

@@ -1,11 +1,11 @@
 """DynGAN (seed 004) as DESIGN.md reads it: a conditional GAN over a growing partition of the
 training set.
 
-D's probability on every real sample it sees is smoothed per sample (EMA, λ = 0.1). Every
-`repartition_every` steps the `dyngan-partitioner` controller takes the samples whose smoothed
-probability exceeds 1/(1+δ) (δ = 0.2): D is sure they are real, i.e. the generator does not reach
-them ("collapsed samples"). If they are at least `min_flagged` of the set, they become a new
-partition (up to `max_partitions`). G and D are conditioned on the partition index; G is
+D's probability on every real sample it sees is smoothed per sample (EMA, λ = 0.1) in the family's
+`Partition` (families/partition.py, saved in the checkpoint). Every `repartition_every` steps the
+`dyngan-partitioner` controller has it take the samples whose smoothed probability exceeds 1/(1+δ)
+(δ = 0.2): D is sure they are real, i.e. the generator does not reach them ("collapsed samples").
+If they are at least `min_flagged` of the set, they become a new partition (up to `max_partitions`). G and D are conditioned on the partition index; G is
 sampled in proportion to partition sizes. The networks are DCGAN's (MLPs on points), with a
 one-hot condition on G and a projection term on D; like the seed-002 families it takes
 `g_norm`, `d_norm`, `spectral_norm` and `r1_weight`, so the 2-D recipe of configs/demo-grid25.yaml applies. The
@@ -20,16 +20,15 @@ import torch
 from torch import nn
 
 from mspgsen.config import setting
-from mspgsen.data.base import DataShape
+from mspgsen.contracts import DataShape, Phase, StepContext, Terms
 from mspgsen.errors import UserError
 from mspgsen.families.adversarial import AdversarialConfig, AdversarialFamily
 from mspgsen.families.base import discriminator_loss, register_family
+from mspgsen.families.partition import Partition
 from mspgsen.metrics.collapse import DEFAULT_DELTA
 from mspgsen.nn import NetSpec
 from mspgsen.nn.conditional import OneHotConditionalGenerator, ProjectionDiscriminator
 from mspgsen.objectives import NonSaturating, r1_penalty
-from mspgsen.training.knobs import Knobs
-from mspgsen.training.phases import Phase, StepContext, Terms
 
 @dataclass
 class DynGANConfig(AdversarialConfig):
@@ -43,11 +42,6 @@ class DynGANConfig(AdversarialConfig):
     min_flagged: float = setting(0.01, high=1)  # a new partition needs at least this share of the training set
 
 
-def new_partition(samples: int) -> dict[str, Any]:
-    return {"labels": torch.zeros(samples, dtype=torch.long), "scores": torch.zeros(samples),
-            "seen": torch.zeros(samples, dtype=torch.bool), "count": 1}
-
-
 @register_family
 class DynGAN(AdversarialFamily):
     name = "dyngan"
@@ -58,6 +52,11 @@ class DynGAN(AdversarialFamily):
     loss = NonSaturating()
     single_process_only = ("it scores every training sample in its partition knob, and each process would "
                            "score only its own share")
+
+    def __init__(self, config: DynGANConfig, shape: DataShape):
+        super().__init__(config, shape)
+        self.partition = Partition(shape.samples, config.delta, config.min_flagged, config.max_partitions,
+                                   config.score_ema)
 
     def check_shape(self, shape: DataShape) -> None:
         super().check_shape(shape)
@@ -70,19 +69,21 @@ class DynGAN(AdversarialFamily):
             raise UserError("dyngan's projection D scores each sample against its own partition label, so it "
                             "cannot judge packs of samples; leave model.pack at 1.")
 
-    def build_networks(self, shape: DataShape) -> dict[str, nn.Module]:
-        self.shape, partitions = shape, self.config.max_partitions
-        g, d = self.plain_networks(shape, self.latent_dim(shape) + partitions)  # z and a one-hot partition
+    def build_networks(self) -> dict[str, nn.Module]:
+        partitions = self.config.max_partitions
+        g, d = self.plain_networks(self.latent_dim() + partitions)  # z and a one-hot partition
         return {"G": OneHotConditionalGenerator(g, partitions),
                 "D": ProjectionDiscriminator(d, partitions, d.head.in_features)}
 
-    def default_knobs(self) -> Knobs:
-        knobs = super().default_knobs()
-        knobs.partition = new_partition(self.shape.samples) if self.shape and self.shape.samples else None
-        return knobs
+    def default_controllers(self) -> dict[str, dict[str, Any]]:
+        return {"dyngan-partitioner": {"split": self.partition.split_collapsed, "every": self.config.repartition_every}}
 
-    def default_controllers(self, shape: DataShape) -> list[str]:
-        return ["dyngan-partitioner"]
+    def state_dict(self) -> dict[str, Any]:
+        return {"partition": self.partition.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if "partition" in state:
+            self.partition.load_state_dict(state["partition"])
 
     def sample_conditions(self, n: int, rng: torch.Generator, generator: nn.Module | None = None
                           ) -> torch.Tensor | None:
@@ -101,19 +102,13 @@ class DynGAN(AdversarialFamily):
 
     def discriminator_terms(self, ctx: StepContext) -> Terms:
         batch = ctx.real()
-        partition = self._partition(ctx)
-        real_labels = partition["labels"][batch.index]
+        partition = self.partition.to(ctx.device)
+        real_labels = partition.labels[batch.index]
         fake_labels = self._sample_labels(ctx, len(batch.x))
         with torch.no_grad():
             fake = ctx.nets["G"](ctx.latents(len(batch.x)), fake_labels)
         real_scores, fake_scores = ctx.nets["D"](batch.x, real_labels), ctx.nets["D"](fake, fake_labels)
-        with torch.no_grad():  # per-sample smoothed probability: the collapse detector's input
-            probability = torch.sigmoid(real_scores.detach().float())
-            previous = partition["scores"][batch.index]
-            first = ~partition["seen"][batch.index]
-            smoothed = torch.where(first, probability, previous + self.config.score_ema * (probability - previous))
-            partition["scores"][batch.index] = smoothed
-            partition["seen"][batch.index] = True
+        partition.observe(batch.index, torch.sigmoid(real_scores.detach().float()))  # the collapse detector's input
         terms = {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores)}
         if self.config.r1_weight:
             terms["D/r1"] = r1_penalty(lambda x: ctx.nets["D"](x, real_labels), batch.x)
@@ -124,16 +119,8 @@ class DynGAN(AdversarialFamily):
         fake = ctx.nets["G"](ctx.latents(), labels)
         return {"G/adv": self.loss.generator(ctx.nets["D"](fake, labels))}
 
-    def _partition(self, ctx: StepContext) -> dict[str, Any]:
-        partition = ctx.knobs.partition
-        if partition["labels"].device != ctx.device:
-            for key in ("labels", "scores", "seen"):
-                partition[key] = partition[key].to(ctx.device)
-        return partition
-
     def _sample_labels(self, ctx: StepContext, n: int) -> torch.Tensor:
         """Partition indices in proportion to partition sizes (kept in G, so samplers see them too)."""
-        partition = self._partition(ctx)
-        sizes = torch.bincount(partition["labels"], minlength=self.config.max_partitions).float()
+        sizes = self.partition.to(ctx.device).sizes()
         ctx.nets["G"].class_weights.copy_(sizes)
         return torch.multinomial(sizes, n, replacement=True)

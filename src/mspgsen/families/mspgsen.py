@@ -10,21 +10,20 @@ generator's middle scale against real images at that scale; L_LGCL (eq. 7) joins
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
 
 from mspgsen.config import FamilyConfig, OptimizerConfig, setting
-from mspgsen.data.base import DataShape
+from mspgsen.contracts import DataShape, Family, Knobs, OptimizerPlan, Phase, StepContext, Terms
 from mspgsen.errors import UserError
-from mspgsen.families.base import Family, OptimizerPlan, discriminator_loss, register_family
+from mspgsen.families.base import discriminator_loss, register_family
 from mspgsen.nn.multiscale import (AuxiliaryDiscriminator, GeneratorOutput, MultiScaleDiscriminator,
                                    MultiScaleGenerator, middle_scale, scale_sizes)
 from mspgsen.nn.pyramid import Pyramid, downsample_pyramid, fade_pyramid
 from mspgsen.nn.token_mlp import PointDiscriminator, TokenMLPGenerator
 from mspgsen.objectives import NonSaturating, feature_matching
-from mspgsen.training.knobs import Knobs
-from mspgsen.training.phases import Phase, StepContext, Terms
 
 
 SMALL_IMAGE_SIDE, SMALL_IMAGE_WIDTH, LARGE_IMAGE_WIDTH = 32, 16, 64
@@ -68,17 +67,15 @@ class MSPGSEN(Family):
     Config = MSPGSENConfig
     loss = NonSaturating()
 
-    def __init__(self, config: MSPGSENConfig):
-        super().__init__(config)
-        self.num_classes = 0
+    def __init__(self, config: MSPGSENConfig, shape: DataShape):
+        super().__init__(config, shape)
+        self.num_classes = shape.num_classes if config.conditional and shape.kind == "images" else 0
 
     # --- networks -------------------------------------------------------------------------------
 
-    def build_networks(self, shape: DataShape) -> dict[str, nn.Module]:
-        cfg = self.config
-        self.shape = shape
-        self.num_classes = shape.num_classes if cfg.conditional and shape.kind == "images" else 0
-        latent = self.latent_dim(shape)
+    def build_networks(self) -> dict[str, nn.Module]:
+        cfg, shape = self.config, self.shape
+        latent = self.latent_dim()
         if shape.kind == "points":
             if cfg.mlp_width % cfg.tokens:
                 raise UserError(f"model.mlp_width {cfg.mlp_width} must be a multiple of model.tokens {cfg.tokens}.")
@@ -90,7 +87,7 @@ class MSPGSEN(Family):
                                                    sn=cfg.d_spectral)
             return nets
         sizes = scale_sizes(shape)
-        width = self.image_width(shape)
+        width = self.image_width()
         every_scale = cfg.multiscale or cfg.progressive  # progressive fades between neighbouring scales
         heads = set(range(len(sizes))) if every_scale else {len(sizes) - 1}
         if cfg.afe:
@@ -104,10 +101,10 @@ class MSPGSEN(Family):
                                                    sn=cfg.d_spectral)
         return nets
 
-    def image_width(self, shape: DataShape) -> int:
+    def image_width(self) -> int:
         if self.config.width is not None:
             return self.config.width
-        return SMALL_IMAGE_WIDTH if max(shape.size) <= SMALL_IMAGE_SIDE else LARGE_IMAGE_WIDTH
+        return SMALL_IMAGE_WIDTH if max(self.shape.size) <= SMALL_IMAGE_SIDE else LARGE_IMAGE_WIDTH
 
     def optimizers(self) -> dict[str, OptimizerPlan]:
         critics = ("D", "D_aux") if self.config.afe else ("D",)
@@ -121,13 +118,16 @@ class MSPGSEN(Family):
             knobs.level, knobs.scales = 0.0, len(self._sizes())
         return knobs
 
-    def default_controllers(self, shape: DataShape) -> list[str]:
-        names = ["linear-noise"] if self.config.instance_noise > 0 else []
-        return names + (["progressive-growth"] if self.grows(shape) else [])
+    def default_controllers(self) -> dict[str, dict[str, Any]]:
+        controllers = {}
+        if self.config.instance_noise > 0:
+            controllers["linear-noise"] = {"start": self.config.instance_noise}
+        if self.grows():
+            controllers["progressive-growth"] = {"grow_fraction": self.config.grow_fraction}
+        return controllers
 
-    def grows(self, shape: DataShape | None = None) -> bool:
-        shape = shape or self.shape
-        return self.config.progressive and shape is not None and shape.kind == "images"
+    def grows(self) -> bool:
+        return self.config.progressive and self.shape.kind == "images"
 
     # --- sampling -------------------------------------------------------------------------------
 

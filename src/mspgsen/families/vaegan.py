@@ -19,14 +19,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from mspgsen.config import FamilyConfig, OptimizerConfig, setting
-from mspgsen.data.base import DataShape
-from mspgsen.families.base import Family, OptimizerPlan, discriminator_loss, register_family
+from mspgsen.contracts import DataShape, Family, Knobs, OptimizerPlan, Phase, StepContext, Terms
+from mspgsen.families.base import discriminator_loss, register_family
 from mspgsen.nn import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator, NetSpec
 from mspgsen.nn.vae import (ConvEncoder, MLPEncoder, PointReconstructionNet, PretrainedFeatures, ReconstructionNet,
                             kl_to_standard_normal, layer_features, perceptual_loss, reparameterise, style_loss)
 from mspgsen.objectives import NonSaturating
-from mspgsen.training.knobs import Knobs
-from mspgsen.training.phases import Phase, StepContext, Terms
 
 VAEGAN_NETS = NetSpec(g_norm="batch", d_norm="batch", attention=True, attention_heads=8, up_kernel=3, dcgan_init=True)
 IMAGE_LATENT = 128
@@ -57,18 +55,17 @@ class VAEGAN(Family):
     Config = VAEGANConfig
     loss = NonSaturating()
 
-    def __init__(self, config: VAEGANConfig):
-        super().__init__(config)
+    def __init__(self, config: VAEGANConfig, shape: DataShape):
+        super().__init__(config, shape)
         self.extractor = PretrainedFeatures(config.perceptual_extractor) if config.perceptual_extractor else None
 
-    def latent_dim(self, shape: DataShape) -> int:
-        if self.config.latent_dim is None and shape.kind == "images":
+    def latent_dim(self) -> int:
+        if self.config.latent_dim is None and self.shape.kind == "images":
             return IMAGE_LATENT
-        return super().latent_dim(shape)
+        return super().latent_dim()
 
-    def build_networks(self, shape: DataShape) -> dict[str, nn.Module]:
-        cfg, latent = self.config, self.latent_dim(shape)
-        self.shape = shape
+    def build_networks(self) -> dict[str, nn.Module]:
+        cfg, latent, shape = self.config, self.latent_dim(), self.shape
         if shape.kind == "points":
             spec = NetSpec(g_norm="batch", d_norm="none")
             return {"G": MLPGenerator(latent, shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mspgsen.data.base import DataShape
+from mspgsen.contracts import DataShape
 from mspgsen.nn.attention import attention_2d
 from mspgsen.nn.layers import dcgan_init, minibatch_std, norm2d, spectral
 from mspgsen.nn.spec import NetSpec

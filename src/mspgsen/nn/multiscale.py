@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mspgsen.data.base import DataShape
+from mspgsen.contracts import DataShape
 from mspgsen.nn.conv import generator_sizes, stage_widths
 from mspgsen.nn.dema import DEMA, DemaOutput
 from mspgsen.nn.gctdrn import GCTDRNBlock, GlobalEnhancement, conv3x3_mixer

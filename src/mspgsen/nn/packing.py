@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mspgsen.data.base import DataShape
+from mspgsen.contracts import DataShape
 
 
 def packed_shape(shape: DataShape, pack: int) -> DataShape:

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mspgsen.data.base import DataShape
+from mspgsen.contracts import DataShape
 from mspgsen.errors import UserError
 from mspgsen.nn.conv import MAX_WIDTH_MULTIPLIER
 

@@ -26,7 +26,7 @@ def write_preview(state: TrainingState, run: RunDir, source: DataSource, path: P
     run.samples.mkdir(exist_ok=True)
     path = path or run.samples / f"step-{state.step:07d}.png"
     count = PREVIEW_POINTS if state.shape.kind == "points" else PREVIEW_IMAGES
-    samples = draw(state.family, state.sampling_generator(), state.shape, count, PREVIEW_SEED, state.device,
+    samples = draw(state.family, state.sampling_generator(), count, PREVIEW_SEED, state.device,
                    state.precision)
     save_samples_figure(samples, path, source, f"{state.family.name} on {source.name}, step {state.step}{note}")
     return path
@@ -39,8 +39,8 @@ def save_samples_figure(samples: torch.Tensor, path: Path, source: DataSource | 
         save_image_grid(samples, path, title=title)
 
 
-def evaluate_points(family, generator, shape, source, device, num_samples: int, seed: int = 0) -> dict[str, Any]:
-    samples = draw(family, generator, shape, num_samples, seed, device)
+def evaluate_points(family, generator, source, device, num_samples: int, seed: int = 0) -> dict[str, Any]:
+    samples = draw(family, generator, num_samples, seed, device)
     return mode_coverage(samples, source.centers, source.std).as_dict()
 
 
@@ -54,7 +54,7 @@ def finish_run(state: TrainingState, run: RunDir, source: DataSource, config: Ru
     if not hasattr(source, "centers"):
         write_preview(state, run, source, run.path / "samples.png")
         return record_image_metrics(state, run, config) if config.train.final_eval_n else None
-    metrics = record_point_metrics(run, state.family, state.sampling_generator(), state.shape, source, state.device,
+    metrics = record_point_metrics(run, state.family, state.sampling_generator(), source, state.device,
                                    config.train.eval_samples, state.step, state.ema is not None)
     coverage = (f"\n{metrics['modes_covered']}/{metrics['num_modes']} modes, {100 * metrics['high_quality']:.1f}% "
                 f"within 3σ, KL {metrics['kl']:.3f} ({metrics['num_samples']} samples)")
@@ -82,16 +82,16 @@ def record_image_metrics(state: TrainingState, run: RunDir, config: RunConfig) -
     count = STACKED_SAMPLES if "modes" in metrics else config.train.final_eval_n
     evaluator = ImageEvaluator(metrics, "classifier", data, "train", state.shape.size, state.shape.channels,
                                state.device)
-    samples = draw(state.family, state.sampling_generator(), state.shape, count, 0, state.device, state.precision)
+    samples = draw(state.family, state.sampling_generator(), count, 0, state.device, state.precision)
     info.update(samples=count, features="classifier", reference="train", **evaluator(to_uint8(samples)))
     write_metrics(run, {"images": info})
     return info
 
 
-def record_point_metrics(run: RunDir, family, generator, shape, source, device, num_samples: int, step: int,
+def record_point_metrics(run: RunDir, family, generator, source, device, num_samples: int, step: int,
                          ema: bool, seed: int = 0) -> dict[str, Any]:
     """The 2-D mode metrics of `generator`, annotated with its step and kind, written to metrics.json."""
-    metrics = evaluate_points(family, generator, shape, source, device, num_samples, seed)
+    metrics = evaluate_points(family, generator, source, device, num_samples, seed)
     metrics.update(step=step, generator="ema" if ema else "raw")
     write_metrics(run, {"modes2d": metrics})
     return metrics

@@ -31,7 +31,7 @@ class PeriodicEvaluator:
                                      device)
 
     def __call__(self, state: TrainingState) -> dict[str, float]:
-        samples = draw(state.family, state.sampling_generator(), state.shape, self.count, EVAL_SEED, self.device,
+        samples = draw(state.family, state.sampling_generator(), self.count, EVAL_SEED, self.device,
                        state.precision)
         if state.shape.kind == "points":
             coverage = mode_coverage(samples, self.source.centers, self.source.std)

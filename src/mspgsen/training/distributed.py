@@ -21,6 +21,7 @@ families whose randomness is data and latents match one process exactly (up to f
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from mspgsen.data.base import Batch, BatchStream
+from mspgsen.contracts import Batch, BatchStream, StepContext
 from mspgsen.errors import UserError
 
 
@@ -149,6 +150,13 @@ def wrap_networks(nets: nn.ModuleDict, world: World, device: torch.device) -> di
     return {name: DistributedNet(net, device_ids=device_ids, broadcast_buffers=False,
                                  find_unused_parameters=True)
             for name, net in nets.items() if any(p.requires_grad for p in net.parameters())}
+
+
+def phase_view(ctx: StepContext, trains: tuple[str, ...], nets: nn.ModuleDict, wrapped: dict[str, nn.Module]
+               ) -> StepContext:
+    """The context a phase computes in: in a distributed run its trained networks answer through DDP
+    (gradients averaged over processes), the frozen ones bare; in one process, `ctx` itself."""
+    return dataclasses.replace(ctx, nets=PhaseNets(nets, wrapped, trains)) if wrapped else ctx
 
 
 class PhaseNets(Mapping):

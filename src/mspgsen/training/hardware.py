@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from mspgsen.config import RunConfig
-from mspgsen.data.base import DataShape
+from mspgsen.contracts import Family
 
 # Work per training step above which a second thread pays for its synchronisation
 # (benchmarks/threads.py: the demo's MLP step, ~2 MFLOP, was fastest on 1 thread; dcgan's
@@ -148,32 +148,32 @@ def apply_threads(threads: int) -> None:
         pass
 
 
-def settle_machine(family, shape: DataShape, config: RunConfig, device: torch.device) -> tuple[str, list[str]]:
+def settle_machine(family: Family, config: RunConfig, device: torch.device) -> tuple[str, list[str]]:
     """Choose the run's precision and CPU threads: the precision, and the choices in words. Done before anything is built: the thread count changes the rounding of
     CPU kernels (spectral norm's power iteration at construction among them), so a run must
     compute everything with the threads it ends up with to be reproducible."""
-    precision = choose_precision(config.train.precision, device, shape.kind)
+    precision = choose_precision(config.train.precision, device, family.shape.kind)
     lines = [precision.line("precision")]
     if device.type == "cpu":
-        threads = choose_threads(config.train.threads, step_flops(family, shape, config.train.batch_size))
+        threads = choose_threads(config.train.threads, step_flops(family, config.train.batch_size))
         apply_threads(threads.value)
         lines.append(threads.line("threads"))
     return precision.value, lines
 
 
-def step_flops(family, shape: DataShape, batch_size: int) -> float | None:
+def step_flops(family: Family, batch_size: int) -> float | None:
     """About the FLOPs of one training step: 3x (forward + backward) a G and a D forward per
     sample; None for the 2-D MLPs. Counted on networks of its own (shapes only, on the meta
     device, where the family's code allows), in eval mode, with the global RNG untouched."""
-    if shape.kind == "points":
+    if family.shape.kind == "points":
         return None
     from torch.utils.flop_counter import FlopCounterMode
 
     def count(device: str) -> float:
         with torch.random.fork_rng(devices=[]), torch.device(device):
-            nets = nn.ModuleDict(family.build_networks(shape)).eval()
+            nets = nn.ModuleDict(family.build_networks()).eval()
             rng = torch.Generator().manual_seed(0)
-            latents = torch.randn(2, family.latent_dim(shape))
+            latents = torch.randn(2, family.latent_dim())
             conditions = family.sample_conditions(2, rng, nets[family.generator_key])
             conditions = conditions.to(device) if conditions is not None else None
             with torch.no_grad(), FlopCounterMode(display=False) as counter:

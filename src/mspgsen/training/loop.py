@@ -6,12 +6,12 @@ from typing import Callable
 import torch
 
 from mspgsen.config import RunConfig
+from mspgsen.contracts import Phase, StepContext
 from mspgsen.training.device import autocast
-from mspgsen.training.distributed import local_batch_size
-from mspgsen.training.guard import KNOB, DivergenceGuard
+from mspgsen.training.distributed import phase_view
+from mspgsen.training.guard import DivergenceGuard, KNOB
 from mspgsen.training.interrupt import GracefulStop
 from mspgsen.training.logger import RunLogger
-from mspgsen.training.phases import Phase, StepContext
 from mspgsen.training.rundir import RunDir
 from mspgsen.training.snapshot import save_run
 from mspgsen.training.state import TrainingState
@@ -23,8 +23,7 @@ def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: Run
     """Train up to `config.train.steps`; False when a signal stopped it early (after a checkpoint)."""
     train, world = config.train, state.world
     phases = state.family.phases()
-    ctx = StepContext(state.nets, state.knobs, state.stream, state.family.latent_dim(state.shape),
-                      local_batch_size(train.batch_size, world), state.device, state.stats, world, state.wrapped)
+    ctx = state.step_context()
     generator = state.nets[state.family.generator_key]
     progress = state.progress
     progress.start()
@@ -80,7 +79,7 @@ def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: Run
 def run_step(state: TrainingState, phases: list[Phase], ctx: StepContext, precision: str) -> None:
     knobs = state.knobs
     for phase in phases:
-        phase_ctx = ctx.for_phase(phase)
+        phase_ctx = phase_view(ctx, phase.trains, state.nets, state.wrapped)
         optimizer = state.optimizers[phase.optimizer]
         for group in optimizer.param_groups:
             group["lr"] = knobs.lr(phase.optimizer, state.base_lrs[phase.optimizer]) * group.get("lr_ratio", 1.0)

@@ -8,7 +8,7 @@ from typing import Any
 from safetensors.torch import load_file, save_file
 
 from mspgsen.config import RunConfig
-from mspgsen.data.base import DataShape
+from mspgsen.contracts import DataShape
 from mspgsen.errors import UserError
 from mspgsen.training.checkpoint import DamagedCheckpoint, atomic_write, load_state, read_metadata, save_state
 from mspgsen.training.rundir import RunDir

@@ -7,13 +7,10 @@ import torch
 from torch import nn
 
 from mspgsen.config import RunConfig
-from mspgsen.controllers.base import Controller
-from mspgsen.data.base import BatchStream, DataShape
-from mspgsen.families.base import Family
-from mspgsen.training.distributed import SINGLE, World, wrap_networks
+from mspgsen.contracts import BatchStream, Controller, Family, Knobs, StepContext
+from mspgsen.training.distributed import SINGLE, World, local_batch_size, wrap_networks
 from mspgsen.training.ema import EMA
 from mspgsen.training.fast import speed_up
-from mspgsen.training.knobs import Knobs
 from mspgsen.training.optim import build_optimizer
 from mspgsen.training.progress import TrainingProgress
 from mspgsen.training.seeding import capture_rng, restore_rng
@@ -22,11 +19,12 @@ from mspgsen.training.trends import Trends
 
 
 class TrainingState:
-    def __init__(self, family: Family, shape: DataShape, config: RunConfig, device: torch.device,
-                 stream: BatchStream, controllers: list[Controller] = (), world: World = SINGLE):
-        self.family, self.shape, self.device, self.stream, self.world = family, shape, device, stream, world
+    def __init__(self, family: Family, config: RunConfig, device: torch.device, stream: BatchStream,
+                 controllers: list[Controller] = (), world: World = SINGLE):
+        self.family, self.shape, self.device, self.stream, self.world = family, family.shape, device, stream, world
         self.controllers = list(controllers)
-        self.nets = nn.ModuleDict(family.build_networks(shape)).to(device)
+        self.batch_size = local_batch_size(config.train.batch_size, world)
+        self.nets = nn.ModuleDict(family.build_networks()).to(device)
         if world.distributed and device.type == "cuda":  # batch statistics over the global batch
             self.nets = nn.SyncBatchNorm.convert_sync_batchnorm(self.nets)
         plans = family.optimizers()
@@ -37,6 +35,8 @@ class TrainingState:
                                   device)
             for name, plan in plans.items()}
         self.knobs: Knobs = family.default_knobs()
+        for name in plans:  # every optimiser is listed, so lr controllers know what they act on
+            self.knobs.lr_scale.setdefault(name, 1.0)
         decay = config.model.ema_decay
         self.ema = EMA(self.nets[family.generator_key], decay) if decay > 0 else None  # before compiling
         self.fast_path = speed_up(self.nets, device, config.train.compile, config.train.channels_last)
@@ -49,6 +49,11 @@ class TrainingState:
         self.precision = config.train.precision if config.train.precision != "auto" else "fp32"
         self.latest_metrics: dict[str, float] = {}  # the last periodic evaluation, for controllers
         self.best: dict[str, float] = {}  # the best periodic evaluation so far and its step
+
+    def step_context(self) -> StepContext:
+        """What the family's phases compute with (in a distributed run, DDP views are set per phase)."""
+        return StepContext(self.nets, self.knobs, self.stream, self.family.latent_dim(), self.batch_size,
+                           self.device, self.stats, self.world)
 
     def sampling_generator(self) -> nn.Module:
         return self.ema.model if self.ema else self.nets[self.family.generator_key]
@@ -68,6 +73,7 @@ class TrainingState:
             "ema": self.ema.model.state_dict() if self.ema else {},
             "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
             "knobs": self.knobs.state_dict(),
+            "family": self.family.state_dict(),
             "stream": self.stream.state_dict(),
             "stats": self.stats.state_dict(),
             "trends": self.trends.state_dict(),
@@ -84,6 +90,9 @@ class TrainingState:
         for name, optimizer in self.optimizers.items():
             optimizer.load_state_dict(state["optimizers"][name])
         self.knobs.load_state_dict(state["knobs"])
+        # before 2026-12-05 DynGAN's partition was kept among the knobs
+        legacy = {"partition": state["knobs"]["partition"]} if state["knobs"].get("partition") else {}
+        self.family.load_state_dict(state.get("family") or legacy)
         self.stream.load_state_dict(state["stream"])
         self.stats.load_state_dict({k: _to(v, self.device) for k, v in state["stats"].items()})
         self.trends.load_state_dict(state.get("trends", {"fast": {}, "slow": {}}))
