@@ -25,11 +25,16 @@ def apfl(steps: int = 1000, **settings):
 
 
 def indicators(accuracy: float, g_trend: float = -0.1, **extra) -> dict[str, float]:
-    return {"acc/real": accuracy, "acc/fake": accuracy, "trend/G/adv": g_trend, "lr/G": 2e-4, "lr/D": 2e-4, **extra}
+    return {"acc/real": accuracy, "acc/fake": accuracy, "trend/G/adv": g_trend, **extra}
+
+
+def run_knobs(**fields) -> Knobs:
+    """Knobs as a run starts them: every optimiser listed in lr_scale."""
+    return Knobs(lr_scale={"G": 1.0, "D": 1.0}, **fields)
 
 
 def test_apfl_cuts_a_too_strong_discriminator_and_raises_the_noise():
-    controller, knobs = apfl(), Knobs()
+    controller, knobs = apfl(), run_knobs()
     controller.act(500, indicators(0.7), knobs)  # middle phase, balanced: the baseline
     lr_d, lr_g, noise = knobs.lr("D", 1.0), knobs.lr("G", 1.0), knobs.noise()
     actions = controller.act(550, indicators(0.99), knobs)
@@ -40,7 +45,7 @@ def test_apfl_cuts_a_too_strong_discriminator_and_raises_the_noise():
 
 
 def test_apfl_raises_feature_matching_for_a_stalled_generator_and_lowers_it_again():
-    controller, knobs = apfl(g_stall_ticks=3), Knobs()
+    controller, knobs = apfl(g_stall_ticks=3), run_knobs()
     weights = []
     for tick in range(5):  # G's loss not falling, no metric: stalled from the third tick on
         controller.act(300 + 10 * tick, indicators(0.7, g_trend=0.05), knobs)
@@ -51,14 +56,14 @@ def test_apfl_raises_feature_matching_for_a_stalled_generator_and_lowers_it_agai
 
 
 def test_apfl_counts_a_better_metric_as_progress():
-    controller, knobs = apfl(g_stall_ticks=2), Knobs()
+    controller, knobs = apfl(g_stall_ticks=2), run_knobs()
     for tick, quality in enumerate([0.1, 0.2, 0.3, 0.4]):  # loss flat, but the periodic metric improves
         controller.act(300 + tick, indicators(0.7, g_trend=0.05, **{"eval/high_quality": quality}), knobs)
     assert knobs.weight("G/fm") == 0.0
 
 
 def test_apfl_phases_floor_the_noise_early_and_add_feature_matching_late():
-    controller, knobs = apfl(steps=1000), Knobs()
+    controller, knobs = apfl(steps=1000), run_knobs()
     controller.act(10, indicators(0.7), knobs)
     assert knobs.noise() >= 0.1  # early: simplified D feedback
     controller.act(500, indicators(0.7), knobs)
@@ -68,7 +73,7 @@ def test_apfl_phases_floor_the_noise_early_and_add_feature_matching_late():
 
 
 def test_apfl_learning_rate_follows_equation_8():
-    controller, knobs = apfl(lr_gamma=0.9), Knobs()
+    controller, knobs = apfl(lr_gamma=0.9), run_knobs()
     for tick in range(1, 4):
         controller.act(400 + tick, indicators(0.7), knobs)
     assert knobs.lr("G", 1.0) == pytest.approx(0.9 ** (1 + 1 / 2 + 1 / 3))
@@ -77,7 +82,7 @@ def test_apfl_learning_rate_follows_equation_8():
 def test_feedback_controllers_compose_with_a_schedule_and_each_other_instead_of_compounding():
     config = resolve([{"train": {"steps": 1000}}])
     decay, controller, balance = CONTROLLERS.get("linear-lr-decay")(config), apfl(lr_gamma=1.0), Balance(config)
-    knobs = Knobs(repeats={"D": 1, "G": 1})
+    knobs = run_knobs(repeats={"D": 1, "G": 1})
     balance.base_repeats = {"D": 1, "G": 1}
     for step in (400, 450, 500):
         decay.act(step, indicators(0.7), knobs)
@@ -123,7 +128,7 @@ def test_dqn_learns_to_walk_a_chain_to_its_distant_reward():
 
 def test_balance_actions_turn_the_documented_knobs():
     controller = Balance(resolve([{"train": {"steps": 100}}]))
-    knobs = Knobs(repeats={"D": 1, "G": 1})
+    knobs = run_knobs(repeats={"D": 1, "G": 1})
     controller.base_repeats = {"D": 1, "G": 1}
     controller.apply("extra-d", knobs, indicators(0.7))
     assert knobs.repeats == {"D": 2, "G": 1}

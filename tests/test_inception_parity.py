@@ -42,7 +42,7 @@ def random_inception_weights(tmp_path_factory):
 def test_inception_fid_and_kid_equal_torch_fidelity(random_inception_weights):
     from torch_fidelity import calculate_metrics
 
-    from mspgsen.evaluation import image_metrics
+    from mspgsen.evaluation.images import image_metrics
     from mspgsen.metrics.extractors import InceptionFeatures
 
     generator = torch.Generator().manual_seed(1)

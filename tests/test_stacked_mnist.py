@@ -69,9 +69,9 @@ def test_noise_reads_as_one_confident_mode_so_modes_need_a_second_figure(mnist_c
 
 def test_classifier_fid_of_real_stacks_is_near_the_floor_and_of_noise_far_above(mnist_classifier, shared_data,
                                                                                    monkeypatch):
-    from mspgsen.evaluation import StackedModesMetric
+    from mspgsen.evaluation.images import StackedModesMetric
 
-    monkeypatch.setattr("mspgsen.evaluation.find_classifier", lambda *args, **kwargs: mnist_classifier)
+    monkeypatch.setattr("mspgsen.evaluation.images.find_classifier", lambda *args, **kwargs: mnist_classifier)
     metric = StackedModesMetric(DataConfig(name="stacked-mnist", root=str(shared_data)), "cpu")
     real = load_data(DataConfig(name="stacked-mnist", root=str(shared_data), split="test", limit=3000)).images
     noise = torch.randint(0, 256, real.shape, dtype=torch.uint8, generator=torch.Generator().manual_seed(0))

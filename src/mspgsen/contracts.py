@@ -194,6 +194,8 @@ class Family:
     generator_key: ClassVar[str] = "G"  # the network that samples; its EMA copy is kept
     # Why the family cannot train on several processes (state kept per training sample, say); None: it can.
     single_process_only: ClassVar[str | None] = None
+    # what `mspgsen ablate` turns off one at a time by default: boolean model flags and controller names
+    ablation_components: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: FamilyConfig, shape: DataShape):
         self.config, self.shape = config, shape

@@ -2,8 +2,9 @@
 `mspgsen sweep` (one setting at a time over a list of values, seed 003's sensitivity figure).
 
 Ablation:
-A component is either a model flag of the family (MSPG-SEN's `dema`, `gctdrn`, `afe`,
-`multiscale`, `progressive`, `conditional`) or a controller (`apfl`, `balance`). The full model
+A component is either a boolean model flag of the family (MSPG-SEN's `dema`, `gctdrn`, `afe`,
+`multiscale`, `progressive`, `conditional`) or a registered controller (`apfl`, `balance`); a family
+names the components it is ablated over by default (`Family.ablation_components`). The full model
 has every listed component on; the variant `-X` has X off and everything else as in the full
 model. Each variant is trained for every seed; the table gives mean ± std over seeds and a 95%
 confidence interval (Student's t) per metric, and the difference of the main metric from the
@@ -25,12 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from mspgsen.errors import UserError
+from mspgsen.evaluation.registry import METRICS, Metric, headline, metric
 from mspgsen.training.console import progress_bar
 
-CONTROLLER_COMPONENTS = ("apfl", "balance")
-DEFAULT_COMPONENTS = {"mspgsen": ("dema", "gctdrn", "afe", "apfl", "balance")}
-POINT_METRICS = (("high_quality", 100.0, "high-quality %", True), ("modes_covered", 1.0, "modes", True),
-                 ("kl", 1.0, "KL", False))  # key, scale for display, label, higher is better
+DEFAULT_CONTROLLER_COMPONENTS = ("apfl", "balance")  # for a family that names no components of its own
+NOT_METRICS = {"variant", "seed", "steps", "batch_size", "run", "samples", "num_samples", "num_modes", "step"}
 
 
 @dataclass
@@ -40,24 +40,54 @@ class Variant:
 
 
 @dataclass
-class AblationResult:
+class ExperimentResult:
+    """What `ablate` and `sweep` leave: the table (also in `table_path`), its plot and every run."""
+
+    kind: str  # "ablation" or "sweep"
     table: str
     table_path: Path
     plot_path: Path
     runs: list[dict[str, Any]]
 
 
+@dataclass
+class Protocol:
+    """What every run of an experiment shares: the model and data, how long and on what each trains,
+    how it is measured, and where the runs go."""
+
+    model: str
+    data: str
+    seeds: int = 1
+    steps: int | None = None
+    batch_size: int | None = None
+    out: str | Path = "runs/experiment"
+    workers: int = 1
+    overrides: list[str] = dataclasses.field(default_factory=list)
+    data_root: str | None = None
+    device: str = "cpu"
+    metrics: str | None = None  # image metrics, as `mspgsen evaluate --metrics`
+    features: str = "inception"
+    num_samples: int | None = None
+
+
+def default_components(model: str) -> tuple[str, ...]:
+    from mspgsen.families import FAMILIES
+
+    return FAMILIES.get(model).ablation_components or DEFAULT_CONTROLLER_COMPONENTS
+
+
 def plan_variants(model: str, components: list[str]) -> list[Variant]:
     """The full model and one variant per component, as config overrides."""
+    from mspgsen.controllers import CONTROLLERS
     from mspgsen.families import FAMILIES
 
     family_config = FAMILIES.get(model).Config
     flags = {f.name for f in dataclasses.fields(family_config) if f.type in (bool, "bool")}
     for component in components:
-        if component not in flags and component not in CONTROLLER_COMPONENTS:
-            known = sorted(flags) + list(CONTROLLER_COMPONENTS)
+        if component not in flags and component not in CONTROLLERS:
+            known = sorted(flags) + CONTROLLERS.names()
             raise UserError(f"unknown component {component!r} for model {model}; choose from {', '.join(known)}.")
-    controllers = [c for c in components if c in CONTROLLER_COMPONENTS]
+    controllers = [c for c in components if c not in flags]
 
     def overrides(off: str | None) -> list[str]:
         kept = [c for c in controllers if c != off]
@@ -70,11 +100,12 @@ def plan_variants(model: str, components: list[str]) -> list[Variant]:
 def ablate(model: str = "mspgsen", data: str = "grid25", seeds: int = 3, components: list[str] | None = None,
            steps: int | None = None, batch_size: int | None = None, out: str | Path = "runs/ablation",
            workers: int = 1, overrides: list[str] = (), data_root: str | None = None, device: str = "cpu",
-           metrics: str | None = None, features: str = "inception", num_samples: int | None = None) -> AblationResult:
-    components = list(components or DEFAULT_COMPONENTS.get(model, CONTROLLER_COMPONENTS))
-    variants = plan_variants(model, components)
-    runs, out = run_variants(variants, model, data, seeds, steps, batch_size, out, workers, overrides, data_root,
-                             device, metrics, features, num_samples)
+           metrics: str | None = None, features: str = "inception", num_samples: int | None = None
+           ) -> ExperimentResult:
+    variants = plan_variants(model, list(components or default_components(model)))
+    protocol = Protocol(model, data, seeds, steps, batch_size, out, workers, list(overrides), data_root, device,
+                        metrics, features, num_samples)
+    runs, out = run_variants(variants, protocol)
     return write_report("ablation", f"Ablation of {model} on {data}", runs, variants, out, baseline="full")
 
 
@@ -93,15 +124,16 @@ def plan_sweep(settings: list[str]) -> list[Variant]:
 def sweep(settings: list[str], model: str = "vaegan", data: str = "mnist", seeds: int = 1, steps: int | None = None,
           batch_size: int | None = None, out: str | Path = "runs/sweep", workers: int = 1, overrides: list[str] = (),
           data_root: str | None = None, device: str = "cpu", metrics: str | None = None, features: str = "inception",
-          num_samples: int | None = None) -> AblationResult:
+          num_samples: int | None = None) -> ExperimentResult:
     variants = plan_sweep(settings)
-    runs, out = run_variants(variants, model, data, seeds, steps, batch_size, out, workers, overrides, data_root,
-                             device, metrics, features, num_samples)
+    protocol = Protocol(model, data, seeds, steps, batch_size, out, workers, list(overrides), data_root, device,
+                        metrics, features, num_samples)
+    runs, out = run_variants(variants, protocol)
     return write_report("sweep", f"Sensitivity of {model} on {data}", runs, variants, out, curves=True)
 
 
 def write_report(kind: str, title: str, runs: list[dict[str, Any]], variants: list[Variant], out: Path,
-                 baseline: str | None = None, curves: bool = False) -> AblationResult:
+                 baseline: str | None = None, curves: bool = False) -> ExperimentResult:
     """`<kind>.md` (the table under a one-line header) and `<kind>.png` (bars of the final metric
     per variant, or with `curves` and periodic evaluations, the metric over training)."""
     from mspgsen.report.plots import save_ablation_plot, save_metric_curves
@@ -111,14 +143,15 @@ def write_report(kind: str, title: str, runs: list[dict[str, Any]], variants: li
     table = summarise(runs, [v.name for v in variants], baseline=baseline)
     table_path, plot_path = out / f"{kind}.md", out / f"{kind}.png"
     table_path.write_text(header + table + "\n")
-    key, scale, label, _ = main_metric(runs)
+    key, main = main_metric(runs)
+    scale, label = main.display_scale, main.label
     lines = {v.name: _curves([r for r in runs if r["variant"] == v.name], key, scale) for v in variants}
     if curves and all(len(line) > 1 for line in lines.values()):
         save_metric_curves(lines, label, title, plot_path)
     else:
         save_ablation_plot({v.name: [scale * r[key] for r in runs if r["variant"] == v.name] for v in variants},
                            label, title, plot_path)
-    return AblationResult(header + table, table_path, plot_path, runs)
+    return ExperimentResult(kind, header + table, table_path, plot_path, runs)
 
 
 def _curves(runs: list[dict[str, Any]], key: str, scale: float) -> list[tuple[int, float]]:
@@ -133,24 +166,22 @@ def _curves(runs: list[dict[str, Any]], key: str, scale: float) -> list[tuple[in
     return [(step, statistics.mean(values)) for step, values in sorted(by_step.items())]
 
 
-def run_variants(variants: list[Variant], model: str, data: str, seeds: int, steps: int | None,
-                 batch_size: int | None, out: str | Path, workers: int, overrides: list[str], data_root: str | None,
-                 device: str, metrics: str | None, features: str, num_samples: int | None
-                 ) -> tuple[list[dict[str, Any]], Path]:
-    """Train every variant for every seed (in `workers` processes) and measure each; also ablation.json."""
-    if seeds < 1:
+def run_variants(variants: list[Variant], protocol: Protocol) -> tuple[list[dict[str, Any]], Path]:
+    """Train every variant for every seed (in `protocol.workers` processes) and measure each; also runs.json."""
+    p = protocol
+    if p.seeds < 1:
         raise UserError("--seeds must be at least 1.")
-    out = Path(out)
+    out = Path(p.out)
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [{"model": model, "data": data, "data_root": data_root, "seed": seed, "steps": steps,
-             "batch_size": batch_size, "device": device, "variant": v.name, "out": str(out / f"{v.name}-seed{seed}"),
-             "overrides": [*overrides, *v.overrides], "metrics": metrics, "features": features,
-             "num_samples": num_samples, "threads": 1 if workers > 1 else 0}
-            for v in variants for seed in range(seeds)]
+    jobs = [{"model": p.model, "data": p.data, "data_root": p.data_root, "seed": seed, "steps": p.steps,
+             "batch_size": p.batch_size, "device": p.device, "variant": v.name,
+             "out": str(out / f"{v.name}-seed{seed}"), "overrides": [*p.overrides, *v.overrides], "metrics": p.metrics,
+             "features": p.features, "num_samples": p.num_samples, "threads": 1 if p.workers > 1 else 0}
+            for v in variants for seed in range(p.seeds)]
     _check_config(jobs[0])  # a bad key or data set fails here, once, before any training
     with progress_bar(len(jobs), f"{out.name}: runs", "run") as bar:
-        if workers > 1:
-            with ProcessPoolExecutor(workers) as pool:
+        if p.workers > 1:
+            with ProcessPoolExecutor(p.workers) as pool:
                 runs = []
                 for run in pool.map(run_variant, jobs):
                     runs.append(run)
@@ -189,30 +220,33 @@ def run_variant(job: dict[str, Any]) -> dict[str, Any]:
             "batch_size": config.train.batch_size, "run": str(result.run_dir), **numbers}
 
 
-def main_metric(runs: list[dict[str, Any]]) -> tuple[str, float, str, bool]:
-    if "high_quality" in runs[0]:
-        return POINT_METRICS[0]
-    for key, better_high in (("modes", True), ("kl", False)):
-        if key in runs[0]:
-            return key, 1.0, key, better_high
-    key = next(k for k in runs[0] if k not in ("variant", "seed", "steps", "batch_size", "run", "samples"))
-    return key, 1.0, key, not key.startswith(("fid", "kid", "kl"))
+def main_metric(runs: list[dict[str, Any]]) -> tuple[str, Metric]:
+    """The reported name and registry entry of the metric the Δ column and the plot show."""
+    found = headline(runs[0])
+    if found is not None:
+        return found
+    key = next(k for k in runs[0] if k not in NOT_METRICS and metric(k) is not None)
+    return key, metric(key)
+
+
+def columns_of(runs: list[dict[str, Any]]) -> list[tuple[str, float, str]]:
+    """(reported name, display scale, label) of every registry metric the runs report, in their order."""
+    known = [(k, metric(k)) for k in runs[0] if k not in NOT_METRICS and metric(k) is not None]
+    known.sort(key=lambda pair: list(METRICS).index(pair[1].name))  # the registry's order: coverage first
+    return [(k, m.display_scale, m.label if "[" not in k else f"{m.label} {k[k.index('['):]}") for k, m in known]
 
 
 def summarise(runs: list[dict[str, Any]], variants: list[str], baseline: str | None = None) -> str:
-    if "high_quality" in runs[0]:
-        columns = list(POINT_METRICS)
-    else:
-        skip = {"variant", "seed", "steps", "batch_size", "run", "samples", "num_samples"}
-        columns = [(k, 1.0, k, not k.startswith(("fid", "kid", "kl"))) for k in runs[0] if k not in skip]
-    key, scale, label, higher_better = main_metric(runs)
+    columns = columns_of(runs)
+    key, main = main_metric(runs)
+    scale, label, higher_better = main.display_scale, main.label, main.higher_is_better
     base = [scale * r[key] for r in runs if r["variant"] == baseline]
     delta_header = f" Δ {label} vs {baseline} |" if baseline else ""
     lines = ["| variant | " + " | ".join(c[2] for c in columns) + f" |{delta_header}",
              "| --- |" + " --- |" * (len(columns) + bool(baseline))]
     for variant in variants:
         rows = [r for r in runs if r["variant"] == variant]
-        cells = [interval([s * r[k] for r in rows]) for k, s, _, _ in columns]
+        cells = [interval([s * r[k] for r in rows]) for k, s, _ in columns]
         values = [scale * r[key] for r in rows]
         delta = ""
         if baseline:

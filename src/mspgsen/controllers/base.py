@@ -7,6 +7,7 @@ from typing import Any
 
 from mspgsen.config import RunConfig
 from mspgsen.contracts import Controller
+from mspgsen.evaluation.registry import score
 from mspgsen.registry import Registry
 
 
@@ -27,17 +28,8 @@ def build_controllers(config: RunConfig, family_defaults: dict[str, dict[str, An
     return [CONTROLLERS.get(name)(config, **family_defaults.get(CONTROLLERS.canonical(name), {})) for name in names]
 
 
-# The periodic metric a controller reads as "quality", best first, and the sign that makes higher better.
-QUALITY_METRICS = (("eval/high_quality", 1.0), ("eval/modes_covered", 1.0), ("eval/fid", -1.0),
-                   ("eval/kid_mean", -1.0), ("eval/is_mean", 1.0), ("eval/modes", 1.0))
-
-
 def quality_signal(indicators: dict[str, float]) -> float | None:
-    """The latest periodic metric as a number where higher is better; None before any evaluation.
-
-    Image metrics under an extractor's label (e.g. `eval/fid[classifier:mnist]`) count too."""
-    for prefix, sign in QUALITY_METRICS:
-        for name, value in indicators.items():
-            if name == prefix or name.startswith(prefix + "["):
-                return sign * value
-    return None
+    """The latest periodic evaluation as one number where higher is better, by the metric registry's
+    score (evaluation/registry.py: coverage, then the quality share; else -FID, -KID or IS); None
+    before any evaluation."""
+    return score({name: value for name, value in indicators.items() if name.startswith("eval/")})

@@ -66,6 +66,7 @@ class MSPGSEN(Family):
                "conditional path, AdamW, EMA 0.9999")
     Config = MSPGSENConfig
     loss = NonSaturating()
+    ablation_components = ("dema", "gctdrn", "afe", "apfl", "balance")
 
     def __init__(self, config: MSPGSENConfig, shape: DataShape):
         super().__init__(config, shape)

@@ -9,7 +9,7 @@ import torch
 
 from mspgsen.config import RunConfig
 from mspgsen.data.base import DataSource
-from mspgsen.metrics.modes2d import mode_coverage
+from mspgsen.evaluation.points import PointEvaluator
 from mspgsen.metrics.stacked_mnist import PROTOCOL_SAMPLES as STACKED_SAMPLES
 from mspgsen.report.plots import save_image_grid, save_scatter, save_training_curves
 from mspgsen.sampling import draw
@@ -40,8 +40,7 @@ def save_samples_figure(samples: torch.Tensor, path: Path, source: DataSource | 
 
 
 def evaluate_points(family, generator, source, device, num_samples: int, seed: int = 0) -> dict[str, Any]:
-    samples = draw(family, generator, num_samples, seed, device)
-    return mode_coverage(samples, source.centers, source.std).as_dict()
+    return PointEvaluator(source)(draw(family, generator, num_samples, seed, device))
 
 
 def finish_run(state: TrainingState, run: RunDir, source: DataSource, config: RunConfig) -> dict[str, Any] | None:
@@ -66,7 +65,7 @@ def record_image_metrics(state: TrainingState, run: RunDir, config: RunConfig) -
     """Classifier-feature FID (and Stacked MNIST's modes) of the finished generator where a classifier
     for the data is on disk; otherwise the note that says how to get them."""
     from mspgsen.classifier import default_path
-    from mspgsen.evaluation import ImageEvaluator, to_uint8
+    from mspgsen.evaluation.images import ImageEvaluator, to_uint8
 
     data = config.data
     metrics = ["modes"] if data.name == "stacked-mnist" and default_path("mnist").is_file() else []
