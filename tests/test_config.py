@@ -95,3 +95,12 @@ def test_the_demo_recipe_has_no_batch_norm():
     nets = family.build_networks()
     assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for net in nets.values() for m in net.modules())
     assert config.model.r1_weight > 0
+
+
+def test_a_renamed_key_of_an_older_run_is_read_as_the_new_one():
+    """Runs saved before spectral norm had one spelling keep loading (never lose a run)."""
+    old = resolve([{"model": {"name": "mspgsen", "d_spectral": False}}])
+    assert old.model.spectral_norm == "none" and "d_spectral" not in old.to_dict()["model"]
+    assert resolve([{"model": {"name": "mspgsen", "d_spectral": True}}]).model.spectral_norm == "d"
+    with pytest.raises(UserError, match="spectral_norm"):
+        resolve([{"model": {"name": "mspgsen", "spectral_norm": "g"}}])

@@ -100,7 +100,7 @@ def measure(module: torch.nn.Module, x: torch.Tensor) -> tuple[int, int]:
 def test_dema_expansion_cost_grows_linearly_with_positions_and_sagans_does_not():
     torch.manual_seed(0)
     small, large = torch.randn(2, 32, 16, 16), torch.randn(2, 32, 64, 64)  # 16x the positions
-    expansion = ExpansionPath(32, 32, tokens=4, sn=False)
+    expansion = ExpansionPath(32, 32, tokens=4, spectral_norm=False)
     flops_ratio, memory_ratio = (b / a for a, b in zip(measure(expansion, small), measure(expansion, large)))
     assert 15 <= flops_ratio <= 17 and 15 <= memory_ratio <= 17  # linear: 16x
     attention = SelfAttention2d(32)
@@ -230,7 +230,7 @@ def test_conditional_sampling_draws_every_class(tiny_images):
 
 def test_auxiliary_critic_sees_a_collapsed_batch():
     """The minibatch-diversity feature: identical samples give D_aux a different input than varied ones."""
-    critic = AuxiliaryDiscriminator(3, (8, 8), 8, sn=False)
+    critic = AuxiliaryDiscriminator(3, (8, 8), 8, spectral_norm=False)
     varied = torch.randn(8, 3, 8, 8)
     collapsed = varied[:1].expand(8, -1, -1, -1)
     assert not torch.allclose(critic(collapsed)[0], critic(varied)[0])  # the same image, judged in its batch

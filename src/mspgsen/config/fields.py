@@ -35,7 +35,10 @@ def from_mapping(cls: type, mapping: Any, prefix: str) -> Any:
     hints = get_type_hints(cls)
     by_name = {f.name: f for f in fields(cls)}
     values = {}
+    renamed = getattr(cls, "renamed_keys", {})  # old key → (its new name, how to read an old value)
     for key, value in mapping.items():
+        if key in renamed and key not in by_name:
+            key, value = renamed[key][0], renamed[key][1](value)
         if key not in by_name:
             unknown_key(key, list(by_name), prefix)
         if is_dataclass(hints[key]) and isinstance(value, dict):

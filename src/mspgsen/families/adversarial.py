@@ -49,7 +49,8 @@ class AdversarialFamily(Family):
         cfg = self.config
         chosen = {side: getattr(cfg, side) for side in ("g_norm", "d_norm") if getattr(cfg, side) != "family"}
         if cfg.spectral_norm != "family":
-            chosen.update(g_spectral=cfg.spectral_norm in ("both", "g"), d_spectral=cfg.spectral_norm in ("both", "d"))
+            chosen.update(g_spectral_norm=cfg.spectral_norm in ("both", "g"),
+                          d_spectral_norm=cfg.spectral_norm in ("both", "d"))
         return dataclasses.replace(self.net_spec, bias=cfg.bias, minibatch_std=cfg.minibatch_std, **chosen)
 
     def check_batch(self, batch_size: int) -> None:

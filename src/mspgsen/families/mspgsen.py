@@ -10,7 +10,7 @@ generator's middle scale against real images at that scale; L_LGCL (eq. 7) joins
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import nn
@@ -55,7 +55,9 @@ class MSPGSENConfig(FamilyConfig):
     instance_noise: float = 0.1  # std of the noise on D's inputs at step 0, falling linearly to 0 ("linear-noise")
     grow_fraction: float = setting(0.5, low_open=True)  # share of the run over which progressive growth reaches full size
     tokens: int = setting(8, low=1)  # points: the hidden vector is read as this many tokens
-    d_spectral: bool = True  # spectral norm in D and D_aux
+    spectral_norm: Literal["d", "none"] = "d"  # the sides that get spectral norm: D and D_aux, or none
+    # a key of runs saved before 2026-12-05, read as the new one
+    renamed_keys: ClassVar[dict] = {"d_spectral": ("spectral_norm", lambda on: "d" if on else "none")}
 
 
 @register_family
@@ -76,16 +78,17 @@ class MSPGSEN(Family):
 
     def build_networks(self) -> dict[str, nn.Module]:
         cfg, shape = self.config, self.shape
-        latent = self.latent_dim()
+        latent, d_spectral_norm = self.latent_dim(), cfg.spectral_norm == "d"
         if shape.kind == "points":
             if cfg.mlp_width % cfg.tokens:
                 raise UserError(f"model.mlp_width {cfg.mlp_width} must be a multiple of model.tokens {cfg.tokens}.")
             nets = {"G": TokenMLPGenerator(latent, shape.dims[0], cfg.mlp_width, cfg.mlp_depth, cfg.tokens,
                                            gctdrn=cfg.gctdrn, dema=cfg.dema, afe=cfg.afe),
-                    "D": PointDiscriminator(shape.dims[0], cfg.mlp_width, cfg.mlp_depth, sn=cfg.d_spectral)}
+                    "D": PointDiscriminator(shape.dims[0], cfg.mlp_width, cfg.mlp_depth,
+                                            spectral_norm=d_spectral_norm)}
             if cfg.afe:
                 nets["D_aux"] = PointDiscriminator(shape.dims[0], cfg.mlp_width // 2, 2, diversity=True,
-                                                   sn=cfg.d_spectral)
+                                                   spectral_norm=d_spectral_norm)
             return nets
         sizes = scale_sizes(shape)
         width = self.image_width()
@@ -96,10 +99,10 @@ class MSPGSEN(Family):
         nets = {"G": MultiScaleGenerator(shape, latent, width, head_scales=sorted(heads),
                                          num_classes=self.num_classes, gctdrn=cfg.gctdrn, dema=cfg.dema, afe=cfg.afe),
                 "D": MultiScaleDiscriminator(shape, width, multiscale=cfg.multiscale, num_classes=self.num_classes,
-                                             dema=cfg.dema, sn=cfg.d_spectral)}
+                                             dema=cfg.dema, spectral_norm=d_spectral_norm)}
         if cfg.afe:
             nets["D_aux"] = AuxiliaryDiscriminator(shape.channels, sizes[middle_scale(sizes)], width,
-                                                   sn=cfg.d_spectral)
+                                                   spectral_norm=d_spectral_norm)
         return nets
 
     def image_width(self) -> int:

@@ -10,7 +10,7 @@ from mspgsen.families.base import register_family
 from mspgsen.nn import NetSpec
 from mspgsen.objectives import Hinge
 
-SAGAN_NETS = NetSpec(g_norm="batch", d_norm="none", g_spectral=True, d_spectral=True, attention=True)
+SAGAN_NETS = NetSpec(g_norm="batch", d_norm="none", g_spectral_norm=True, d_spectral_norm=True, attention=True)
 
 
 def ttur(lr: float) -> OptimizerConfig:

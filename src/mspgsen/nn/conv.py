@@ -45,13 +45,14 @@ class ConvGenerator(nn.Module):
         widths = stage_widths(width, len(feature_sizes))
         self.base = (widths[0], *feature_sizes[0])
         self.project = spectral(nn.Linear(latent_dim, widths[0] * feature_sizes[0][0] * feature_sizes[0][1],
-                                          bias=spec.bias), spec.g_spectral)
+                                          bias=spec.bias), spec.g_spectral_norm)
         self.project_act = nn.Sequential(norm2d(spec.g_norm, widths[0]), nn.ReLU())
         self.stages = nn.ModuleList(
-            _Up(widths[i - 1], widths[i], feature_sizes[i], spec.g_spectral, norm2d(spec.g_norm, widths[i]), nn.ReLU(),
+            _Up(widths[i - 1], widths[i], feature_sizes[i], spec.g_spectral_norm, norm2d(spec.g_norm, widths[i]),
+                nn.ReLU(),
                 spec.up_kernel, spec.bias) for i in range(1, len(feature_sizes)))
         self.attention_index = attention_stage(feature_sizes) if spec.attention else None
-        self.attention = (attention_2d(widths[self.attention_index], spec.attention_heads, spec.g_spectral)
+        self.attention = (attention_2d(widths[self.attention_index], spec.attention_heads, spec.g_spectral_norm)
                           if self.attention_index is not None else None)
         if len(sizes) > 1:
             self.to_image = _Up(widths[-1], shape.channels, sizes[-1], False, nn.Identity(), nn.Tanh(), spec.up_kernel,
@@ -86,10 +87,10 @@ class ConvDiscriminator(nn.Module):
             conv = nn.Conv2d(in_channels, out_channels, 4, 2, 1, bias=spec.bias) if downsample else nn.Conv2d(
                 in_channels, out_channels, 3, 1, 1, bias=spec.bias)
             size = (size[0] // 2, size[1] // 2) if downsample else size
-            layers += [spectral(conv, spec.d_spectral), norm2d(spec.d_norm if i else "none", out_channels),
+            layers += [spectral(conv, spec.d_spectral_norm), norm2d(spec.d_norm if i else "none", out_channels),
                        nn.LeakyReLU(0.2)]
             if not attend_done and size[0] * size[1] <= ATTENTION_MAX_POSITIONS:
-                layers.append(attention_2d(out_channels, spec.attention_heads, spec.d_spectral))
+                layers.append(attention_2d(out_channels, spec.attention_heads, spec.d_spectral_norm))
                 attend_done = True
             in_channels = out_channels
         self.features = nn.Sequential(*layers)
@@ -111,11 +112,11 @@ class ConvDiscriminator(nn.Module):
 class _Up(nn.Sequential):
     """ConvTranspose(4 or 3, stride 2) doubling the map, trimmed to an odd target size, then norm and act."""
 
-    def __init__(self, in_channels: int, out_channels: int, size: tuple[int, int], sn: bool,
+    def __init__(self, in_channels: int, out_channels: int, size: tuple[int, int], spectral_norm: bool,
                  norm: nn.Module, act: nn.Module, kernel: int = 4, bias: bool = True):
         up = (nn.ConvTranspose2d(in_channels, out_channels, 4, 2, 1, bias=bias) if kernel == 4
               else nn.ConvTranspose2d(in_channels, out_channels, 3, 2, 1, output_padding=1, bias=bias))
-        super().__init__(spectral(up, sn), norm, act)
+        super().__init__(spectral(up, spectral_norm), norm, act)
         self.size = size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

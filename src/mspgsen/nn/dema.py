@@ -38,17 +38,17 @@ def conv_nd(dims: int) -> type[nn.Conv1d] | type[nn.Conv2d]:
 class FocusPath(nn.Module):
     """F = Concat_h(Attention(X·W_f^h))·W_c, head h looking through a window of dilation d_h."""
 
-    def __init__(self, in_channels: int, out_channels: int, dims: int, dilations: tuple[int, ...], sn: bool):
+    def __init__(self, in_channels: int, out_channels: int, dims: int, dilations: tuple[int, ...], spectral_norm: bool):
         super().__init__()
         conv = conv_nd(dims)
         head_channels = max(math.ceil(out_channels / len(dilations)), 1)
         self.heads = nn.ModuleList(
             nn.ModuleDict({
-                "project": spectral(conv(in_channels, head_channels, 1), sn),  # W_f^h
+                "project": spectral(conv(in_channels, head_channels, 1), spectral_norm),  # W_f^h
                 "window": conv(head_channels, head_channels, 3, padding=d, dilation=d, groups=head_channels),
-                "gate": spectral(conv(head_channels, head_channels, 1), sn),
+                "gate": spectral(conv(head_channels, head_channels, 1), spectral_norm),
             }) for d in dilations)
-        self.fuse = spectral(conv(head_channels * len(dilations), out_channels, 1), sn)  # W_c
+        self.fuse = spectral(conv(head_channels * len(dilations), out_channels, 1), spectral_norm)  # W_c
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outputs = []
@@ -61,13 +61,13 @@ class FocusPath(nn.Module):
 class ExpansionPath(nn.Module):
     """E_i = Attention(X_i, C) with C = GlobalEmbed(X): K tokens by attention pooling, O(N·K)."""
 
-    def __init__(self, in_channels: int, out_channels: int, tokens: int, sn: bool):
+    def __init__(self, in_channels: int, out_channels: int, tokens: int, spectral_norm: bool):
         super().__init__()
         self.pool_logits = nn.Linear(in_channels, tokens)  # one attention-pooling map per context token
-        self.token_value = spectral(nn.Linear(in_channels, out_channels), sn)
-        self.query = spectral(nn.Linear(in_channels, out_channels), sn)
-        self.key = spectral(nn.Linear(out_channels, out_channels), sn)
-        self.value = spectral(nn.Linear(out_channels, out_channels), sn)
+        self.token_value = spectral(nn.Linear(in_channels, out_channels), spectral_norm)
+        self.query = spectral(nn.Linear(in_channels, out_channels), spectral_norm)
+        self.key = spectral(nn.Linear(out_channels, out_channels), spectral_norm)
+        self.value = spectral(nn.Linear(out_channels, out_channels), spectral_norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, _, *positions = x.shape

@@ -36,12 +36,12 @@ class SelectiveBranches(nn.Module):
     """Σ_i w_i·Branch_i(X): depthwise-separable k×k branches, w = softmax over branches of an MLP
     of the pooled branch sum (per channel), so each sample picks its own receptive field."""
 
-    def __init__(self, channels: int, dims: int, sn: bool, kernels: tuple[int, ...] = BRANCH_KERNELS):
+    def __init__(self, channels: int, dims: int, spectral_norm: bool, kernels: tuple[int, ...] = BRANCH_KERNELS):
         super().__init__()
         conv = conv_nd(dims)
         self.branches = nn.ModuleList(
             nn.Sequential(conv(channels, channels, k, padding=k // 2, groups=channels),
-                          spectral(conv(channels, channels, 1), sn)) for k in kernels)
+                          spectral(conv(channels, channels, 1), spectral_norm)) for k in kernels)
         hidden = max(channels // 4, 8)
         self.select = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels * len(kernels)))
 
@@ -56,19 +56,20 @@ class GCTDRNBlock(nn.Module):
     """One residual block; `forward` returns the output and the DEMA paths (None without DEMA)."""
 
     def __init__(self, in_channels: int, out_channels: int, dims: int, mix: Mixer, *, gctdrn: bool = True,
-                 dema: bool = True, norm: Norm = "batch", sn: bool = False, condition_dim: int = 0):
+                 dema: bool = True, norm: Norm = "batch", spectral_norm: bool = False, condition_dim: int = 0):
         super().__init__()
         self.pre = nn.Sequential(mix(in_channels, out_channels), norm_nd(norm, out_channels, dims), nn.ReLU())
         if gctdrn:
-            self.body = SelectiveBranches(out_channels, dims, sn)
+            self.body = SelectiveBranches(out_channels, dims, spectral_norm)
             self.alpha = nn.Parameter(torch.ones(()))
         else:
             self.body = mix(out_channels, out_channels)
             self.alpha = None
         self.post = nn.Sequential(norm_nd(norm, out_channels, dims), nn.ReLU())
         self.shortcut = (nn.Identity() if in_channels == out_channels
-                         else spectral(conv_nd(dims)(in_channels, out_channels, 1), sn))
-        self.attention = (DEMA(in_channels, out_channels, dims, condition_dim=condition_dim, spectral_norm=sn)
+                         else spectral(conv_nd(dims)(in_channels, out_channels, 1), spectral_norm))
+        self.attention = (DEMA(in_channels, out_channels, dims, condition_dim=condition_dim,
+                               spectral_norm=spectral_norm)
                           if dema else None)
         self.beta = nn.Parameter(torch.tensor(INITIAL_ATTENTION_WEIGHT)) if dema else None
 
@@ -103,21 +104,21 @@ class GlobalEnhancement(nn.Module):
         return x * (1 + scale.view(shape)) + shift.view(shape)
 
 
-def conv3x3_mixer(sn: bool) -> Mixer:
-    return lambda c_in, c_out: spectral(nn.Conv2d(c_in, c_out, 3, padding=1), sn)
+def conv3x3_mixer(spectral_norm: bool) -> Mixer:
+    return lambda c_in, c_out: spectral(nn.Conv2d(c_in, c_out, 3, padding=1), spectral_norm)
 
 
 class TokenLinear(nn.Module):
     """A linear map over a whole `[B, C, T]` token view (every channel of every token mixes)."""
 
-    def __init__(self, in_channels: int, out_channels: int, tokens: int, sn: bool = False):
+    def __init__(self, in_channels: int, out_channels: int, tokens: int, spectral_norm: bool = False):
         super().__init__()
         self.out_shape = (out_channels, tokens)
-        self.linear = spectral(nn.Linear(in_channels * tokens, out_channels * tokens), sn)
+        self.linear = spectral(nn.Linear(in_channels * tokens, out_channels * tokens), spectral_norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear(x.flatten(1)).view(len(x), *self.out_shape)
 
 
-def token_mixer(tokens: int, sn: bool) -> Mixer:
-    return lambda c_in, c_out: TokenLinear(c_in, c_out, tokens, sn)
+def token_mixer(tokens: int, spectral_norm: bool) -> Mixer:
+    return lambda c_in, c_out: TokenLinear(c_in, c_out, tokens, spectral_norm)

@@ -15,9 +15,10 @@ class MLPGenerator(nn.Module):
         layers: list[nn.Module] = []
         in_features = latent_dim
         for i in range(depth):
-            layers += [spectral(nn.Linear(in_features, width), spec.g_spectral), norm1d(spec.g_norm, width), nn.ReLU()]
+            layers += [spectral(nn.Linear(in_features, width), spec.g_spectral_norm), norm1d(spec.g_norm, width),
+                       nn.ReLU()]
             if spec.attention and i == 0:
-                layers.append(VectorSelfAttention(width, spectral_norm=spec.g_spectral))
+                layers.append(VectorSelfAttention(width, spectral_norm=spec.g_spectral_norm))
             in_features = width
         layers.append(nn.Linear(in_features, out_features))
         self.net = nn.Sequential(*layers)
@@ -32,10 +33,10 @@ class MLPDiscriminator(nn.Module):
         layers: list[nn.Module] = []
         features = in_features
         for i in range(depth):
-            layers += [spectral(nn.Linear(features, width), spec.d_spectral),
+            layers += [spectral(nn.Linear(features, width), spec.d_spectral_norm),
                        norm1d(spec.d_norm if i else "none", width), nn.LeakyReLU(0.2)]
             if spec.attention and i == 0:
-                layers.append(VectorSelfAttention(width, spectral_norm=spec.d_spectral))
+                layers.append(VectorSelfAttention(width, spectral_norm=spec.d_spectral_norm))
             features = width
         self.features = nn.Sequential(*layers)
         self.minibatch_std = spec.minibatch_std

@@ -100,12 +100,13 @@ class MultiScaleGenerator(nn.Module):
 class DownBlock(nn.Module):
     """Residual: two 3x3 convs then area-downsampling to the next scale, 1x1 conv shortcut."""
 
-    def __init__(self, in_channels: int, out_channels: int, size: tuple[int, int], sn: bool):
+    def __init__(self, in_channels: int, out_channels: int, size: tuple[int, int], spectral_norm: bool):
         super().__init__()
         self.size = size
-        self.body = nn.Sequential(spectral(nn.Conv2d(in_channels, out_channels, 3, padding=1), sn), nn.LeakyReLU(0.2),
-                                  spectral(nn.Conv2d(out_channels, out_channels, 3, padding=1), sn))
-        self.shortcut = spectral(nn.Conv2d(in_channels, out_channels, 1), sn)
+        self.body = nn.Sequential(spectral(nn.Conv2d(in_channels, out_channels, 3, padding=1), spectral_norm),
+                                  nn.LeakyReLU(0.2),
+                                  spectral(nn.Conv2d(out_channels, out_channels, 3, padding=1), spectral_norm))
+        self.shortcut = spectral(nn.Conv2d(in_channels, out_channels, 1), spectral_norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.leaky_relu(F.adaptive_avg_pool2d(self.body(x) + self.shortcut(x), self.size), 0.2)
@@ -116,20 +117,21 @@ class MultiScaleDiscriminator(nn.Module):
     that size; a projection head (Miyato & Koyama 2018) brings in the class label."""
 
     def __init__(self, shape: DataShape, width: int, *, multiscale: bool = True, num_classes: int = 0,
-                 dema: bool = True, sn: bool = True):
+                 dema: bool = True, spectral_norm: bool = True):
         super().__init__()
         self.sizes = scale_sizes(shape)
         last = len(self.sizes) - 1
         widths = stage_widths(width, len(self.sizes))  # widest at the smallest scale
         self.read_scales = list(range(len(self.sizes))) if multiscale else [last]
         self.from_image = nn.ModuleDict(
-            {str(i): spectral(nn.Conv2d(shape.channels, widths[i], 1), sn) for i in self.read_scales})
-        self.down = nn.ModuleList(DownBlock(widths[i], widths[i - 1], self.sizes[i - 1], sn) for i in range(last, 0, -1))
+            {str(i): spectral(nn.Conv2d(shape.channels, widths[i], 1), spectral_norm) for i in self.read_scales})
+        self.down = nn.ModuleList(DownBlock(widths[i], widths[i - 1], self.sizes[i - 1], spectral_norm) for i in range(last, 0, -1))
         fitting = [i for i, (h, w) in enumerate(self.sizes) if h * w <= ATTENTION_MAX_POSITIONS]
         self.attention_scale = fitting[-1] if dema and fitting else None
-        self.attention = DEMA(widths[self.attention_scale], spectral_norm=sn, contrastive=False) if self.attention_scale is not None else None
-        self.head = spectral(nn.Linear(widths[0], 1), sn)
-        self.classes = spectral(nn.Embedding(num_classes + 1, widths[0]), sn) if num_classes else None
+        self.attention = (DEMA(widths[self.attention_scale], spectral_norm=spectral_norm, contrastive=False)
+                          if self.attention_scale is not None else None)
+        self.head = spectral(nn.Linear(widths[0], 1), spectral_norm)
+        self.classes = spectral(nn.Embedding(num_classes + 1, widths[0]), spectral_norm) if num_classes else None
 
     def forward(self, pyramid: Pyramid, labels: torch.Tensor | None = None) -> torch.Tensor:
         features = self.embed(pyramid)
@@ -157,15 +159,16 @@ class MultiScaleDiscriminator(nn.Module):
 class AuxiliaryDiscriminator(nn.Module):
     """AFE's D_aux: a small conv critic of the generator's middle scale with a diversity feature."""
 
-    def __init__(self, channels: int, size: tuple[int, int], width: int, sn: bool = True):
+    def __init__(self, channels: int, size: tuple[int, int], width: int, spectral_norm: bool = True):
         super().__init__()
-        layers: list[nn.Module] = [spectral(nn.Conv2d(channels, width, 1), sn), nn.LeakyReLU(0.2)]
+        layers: list[nn.Module] = [spectral(nn.Conv2d(channels, width, 1), spectral_norm), nn.LeakyReLU(0.2)]
         while min(size) >= 8:
             size = ((size[0] + 1) // 2, (size[1] + 1) // 2)
-            layers.append(DownBlock(width, width, size, sn))
+            layers.append(DownBlock(width, width, size, spectral_norm))
         self.features = nn.Sequential(*layers)
-        self.judge = nn.Sequential(spectral(nn.Conv2d(width + 1, width, 3, padding=1), sn), nn.LeakyReLU(0.2))
-        self.head = spectral(nn.Linear(width, 1), sn)
+        self.judge = nn.Sequential(spectral(nn.Conv2d(width + 1, width, 3, padding=1), spectral_norm),
+                                   nn.LeakyReLU(0.2))
+        self.head = spectral(nn.Linear(width, 1), spectral_norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.judge(minibatch_std(self.features(x))).sum(dim=(2, 3))).squeeze(1)

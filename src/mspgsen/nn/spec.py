@@ -10,8 +10,8 @@ from mspgsen.nn.layers import Norm
 class NetSpec:
     g_norm: Norm = "batch"
     d_norm: Norm = "batch"
-    g_spectral: bool = False  # spectral norm on every G layer but the output one (SAGAN)
-    d_spectral: bool = False  # likewise for D
+    g_spectral_norm: bool = False  # spectral norm on every G layer but the output one (SAGAN)
+    d_spectral_norm: bool = False  # likewise for D
     attention: bool = False  # self-attention in G and D
     attention_heads: int = 0  # 0: SAGAN's single-head attention; N: N heads of 64 dims (seed 003)
     up_kernel: int = 4  # G's transposed convs: 4 (DCGAN) or 3 (seed 003's 3x3, stride 2)

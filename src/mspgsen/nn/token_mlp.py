@@ -51,15 +51,16 @@ class TokenMLPGenerator(nn.Module):
 class PointDiscriminator(nn.Module):
     """A LeakyReLU MLP critic; with `diversity`, the minibatch spread joins the first hidden layer."""
 
-    def __init__(self, in_features: int, width: int, depth: int, *, diversity: bool = False, sn: bool = False):
+    def __init__(self, in_features: int, width: int, depth: int, *, diversity: bool = False,
+                 spectral_norm: bool = False):
         super().__init__()
         self.diversity = diversity
-        self.first = nn.Sequential(spectral(nn.Linear(in_features, width), sn), nn.LeakyReLU(0.2))
+        self.first = nn.Sequential(spectral(nn.Linear(in_features, width), spectral_norm), nn.LeakyReLU(0.2))
         layers: list[nn.Module] = []
         for i in range(depth - 1):
-            layers += [spectral(nn.Linear(width + (diversity and i == 0), width), sn), nn.LeakyReLU(0.2)]
+            layers += [spectral(nn.Linear(width + (diversity and i == 0), width), spectral_norm), nn.LeakyReLU(0.2)]
         self.rest = nn.Sequential(*layers)
-        self.head = spectral(nn.Linear(width + (diversity and depth == 1), 1), sn)
+        self.head = spectral(nn.Linear(width + (diversity and depth == 1), 1), spectral_norm)
 
     def forward(self, x: torch.Tensor | dict[int, torch.Tensor], labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.head(self.embed(x)).squeeze(1)
