@@ -28,7 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from mspgsen import api
-from mspgsen.classifier import default_path
+from mspgsen.evaluation.classifier import default_path
 from mspgsen.config import load_yaml
 from mspgsen.families import FAMILIES
 from mspgsen.training.hardware import amx_available

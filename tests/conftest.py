@@ -56,7 +56,7 @@ def mnist_classifier(tmp_path_factory):
     if not (SHARED_DATA / "mnist").is_dir():
         pytest.skip(f"verified data not found at {SHARED_DATA}")
     from mspgsen import api
-    from mspgsen.classifier import load_classifier
+    from mspgsen.evaluation.classifier import load_classifier
 
     path = api.train_classifier("mnist", data_root=str(SHARED_DATA), device="cpu")
     return load_classifier(path)

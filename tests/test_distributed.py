@@ -13,6 +13,7 @@ import torch
 from safetensors.torch import load_file
 
 from mspgsen import api
+from mspgsen.commands import train as train_command
 from mspgsen.errors import UserError
 
 from conftest import TINY
@@ -78,7 +79,7 @@ def test_a_family_that_keeps_per_sample_state_refuses_several_processes(tmp_path
     config = api.configure(model="dyngan", data="ring8", steps=2, device="cpu", out=str(tmp_path / "run"),
                            overrides=[*TINY, "data.size=512"])
     with pytest.raises(UserError, match="dyngan trains in one process only.*without torchrun"):
-        api._train(config, False, World(rank=0, size=2), torch.device("cpu"))
+        train_command._train(config, False, World(rank=0, size=2), torch.device("cpu"))
 
 
 def test_a_global_batch_that_does_not_split_over_the_processes_is_a_clear_error(tmp_path):
@@ -87,4 +88,4 @@ def test_a_global_batch_that_does_not_split_over_the_processes_is_a_clear_error(
     config = api.configure(model="dcgan", data="ring8", steps=2, batch_size=30, device="cpu",
                            out=str(tmp_path / "run"), overrides=TINY)
     with pytest.raises(UserError, match="batch size 30 is the global batch.*multiple of 4"):
-        api._train(config, False, World(rank=0, size=4), torch.device("cpu"))
+        train_command._train(config, False, World(rank=0, size=4), torch.device("cpu"))

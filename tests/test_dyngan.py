@@ -11,7 +11,7 @@ from mspgsen.cli import main
 from mspgsen.contracts import DataShape, Knobs
 from mspgsen.controllers import build_controllers
 from mspgsen.data.points import GaussianMixture, grid_centers
-from mspgsen.diagnose import collapsed, missed_modes
+from mspgsen.commands.diagnose import collapsed, missed_modes
 from mspgsen.errors import UserError
 from mspgsen.families import FAMILIES
 from mspgsen.nn import MLPDiscriminator, NetSpec

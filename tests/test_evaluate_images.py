@@ -46,7 +46,7 @@ def test_classifier_metrics_are_labelled_and_never_written_as_plain_fid(mnist_ru
 
 
 def test_reference_features_are_computed_once_and_reused(mnist_run, monkeypatch, tmp_path):
-    from mspgsen.classifier import default_path
+    from mspgsen.evaluation.classifier import default_path
 
     classifier = str(default_path("mnist"))
     monkeypatch.setenv("MSPGSEN_CACHE", str(tmp_path / "fresh-cache"))  # nothing cached yet

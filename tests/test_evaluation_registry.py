@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mspgsen.controllers.base import quality_signal
 from mspgsen.evaluation import metric, score
-from mspgsen.experiments import columns_of, main_metric
+from mspgsen.commands.experiments import columns_of, main_metric
 
 
 def test_each_metric_states_direction_scale_and_features_under_any_extractor_label():

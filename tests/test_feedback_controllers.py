@@ -13,7 +13,7 @@ from mspgsen.controllers import CONTROLLERS
 from mspgsen.controllers.balance import ACTIONS, Balance, BalanceConfig
 from mspgsen.controllers.dqn import DQNAgent
 from mspgsen.errors import UserError
-from mspgsen.experiments import plan_variants
+from mspgsen.commands.experiments import plan_variants
 from mspgsen.resolve import resolve
 
 from conftest import TINY, tiny_config

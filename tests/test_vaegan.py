@@ -10,7 +10,7 @@ from mspgsen import api
 from mspgsen.config import DataConfig
 from mspgsen.errors import UserError
 from mspgsen.nn.vae import gram_matrix, style_loss
-from mspgsen.reconstruct import slerp
+from mspgsen.commands.reconstruct import slerp
 from mspgsen.training.loop import run_step
 
 from conftest import tiny_config

@@ -185,7 +185,7 @@ def _check_before_importing_torch(args: argparse.Namespace) -> None:
 
 
 def _ablate(args: argparse.Namespace) -> int:
-    from mspgsen import experiments
+    from mspgsen.commands import experiments
 
     components = args.components.split(",") if args.components else None
     result = experiments.ablate(model=args.model, data=args.data, seeds=args.seeds, components=components,
@@ -198,7 +198,7 @@ def _ablate(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from mspgsen import experiments
+    from mspgsen.commands import experiments
 
     result = experiments.sweep(args.vary, model=args.model, data=args.data, seeds=args.seeds, steps=args.steps,
                                batch_size=args.batch_size, out=args.out, workers=args.workers, overrides=args.set,

@@ -11,7 +11,7 @@ from typing import Callable
 import torch
 from safetensors.torch import load_file, save_file
 
-from mspgsen.classifier import find_classifier
+from mspgsen.evaluation.classifier import find_classifier
 from mspgsen.config import DataConfig
 from mspgsen.data import load_data
 from mspgsen.data.paths import cache_dir

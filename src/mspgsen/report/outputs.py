@@ -64,7 +64,7 @@ def finish_run(state: TrainingState, run: RunDir, source: DataSource, config: Ru
 def record_image_metrics(state: TrainingState, run: RunDir, config: RunConfig) -> dict[str, Any]:
     """Classifier-feature FID (and Stacked MNIST's modes) of the finished generator where a classifier
     for the data is on disk; otherwise the note that says how to get them."""
-    from mspgsen.classifier import default_path
+    from mspgsen.evaluation.classifier import default_path
     from mspgsen.evaluation.images import ImageEvaluator, to_uint8
 
     data = config.data

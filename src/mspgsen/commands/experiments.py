@@ -196,24 +196,25 @@ def run_variants(variants: list[Variant], protocol: Protocol) -> tuple[list[dict
 
 
 def _check_config(job: dict[str, Any]) -> None:
-    from mspgsen import api
+    from mspgsen.commands.train import configure
 
-    api.configure(model=job["model"], data=job["data"], data_root=job["data_root"], overrides=job["overrides"])
+    configure(model=job["model"], data=job["data"], data_root=job["data_root"], overrides=job["overrides"])
 
 
 def run_variant(job: dict[str, Any]) -> dict[str, Any]:
     """Train one (variant, seed) and measure it; runs in a worker process when there are several."""
-    from mspgsen import api
+    from mspgsen.commands.evaluate import evaluate
+    from mspgsen.commands.train import configure, train
 
     threads = [f"train.threads={job['threads']}"] if job["threads"] else []
-    config = api.configure(model=job["model"], data=job["data"], data_root=job["data_root"], seed=job["seed"],
+    config = configure(model=job["model"], data=job["data"], data_root=job["data_root"], seed=job["seed"],
                            steps=job["steps"], batch_size=job["batch_size"], device=job["device"], out=job["out"],
                            overrides=["train.progress=false", *threads, *job["overrides"]])
-    result = api.train(config)
+    result = train(config)
     if result.metrics is not None:  # 2-D points: the mode metrics of the finished run
         measured = dict(result.metrics)
     else:
-        measured = api.evaluate(result.run_dir, metrics=job["metrics"], features=job["features"],
+        measured = evaluate(result.run_dir, metrics=job["metrics"], features=job["features"],
                                 num_samples=job["num_samples"], device=job["device"])
     numbers = {k: float(v) for k, v in measured.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     return {"variant": job["variant"], "seed": job["seed"], "steps": config.train.steps,

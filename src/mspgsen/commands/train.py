@@ -1,0 +1,182 @@
+"""`mspgsen train`: resolve a run's config, make (or reopen) its folder, build its state and run the loop.
+
+>>> from mspgsen import api
+>>> config = api.configure(model="wgan-gp", data="grid25", steps=2000)
+>>> result = api.train(config)
+>>> result.metrics["modes_covered"]
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mspgsen.config import RunConfig, load_yaml, save_yaml
+from mspgsen.controllers import build_controllers
+from mspgsen.data import load_data
+from mspgsen.errors import UserError
+from mspgsen.families import FAMILIES
+from mspgsen.report.outputs import finish_run, write_preview
+from mspgsen.report.periodic import PeriodicEvaluator
+from mspgsen.resolve import resolve, run_config_keys
+from mspgsen.training.checkpoint import free_space_problem, state_bytes
+from mspgsen.training.device import resolve_device
+from mspgsen.training.distributed import ShardedStream, World, join_world, local_batch_size
+from mspgsen.training.hardware import settle_machine
+from mspgsen.training.logger import RunLogger, SilentLogger
+from mspgsen.training.loop import train_loop
+from mspgsen.training.rundir import RunDir, RunLock, existing_run_dir, new_run_dir
+from mspgsen.training.seeding import seed_everything
+from mspgsen.training.snapshot import resume_run
+from mspgsen.training.state import TrainingState
+
+# Flags of `configure` and the config keys they set, and what may differ between a run and its
+# resumption: both declared on the config's fields (config.setting).
+FLAG_KEYS = {flag: key for key, flag in run_config_keys("flag").items()}
+RESUMABLE_KEYS = set(run_config_keys("resumable"))
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    completed: bool  # False when a signal stopped the run early (it can be resumed)
+    metrics: dict[str, Any] | None  # the final metrics (metrics.json): 2-D modes, or what images could get
+
+
+def configure(config_file: str | Path | None = None, overrides: list[str] = (), base_run: str | Path | None = None,
+              **flags: Any) -> RunConfig:
+    """Resolve a RunConfig: family defaults < base run's config < config file < flags < `key=value` overrides."""
+    unknown = set(flags) - set(FLAG_KEYS)
+    if unknown:
+        raise TypeError(f"unknown flags: {', '.join(sorted(unknown))}")
+    sources = []
+    if base_run is not None:
+        sources.append(load_yaml(existing_run_dir(base_run).config))
+    if config_file is not None:
+        sources.append(load_yaml(config_file))
+    flag_overrides = [f"{FLAG_KEYS[name]}={value}" for name, value in flags.items() if value is not None]
+    return resolve(sources, [*flag_overrides, *overrides])
+
+
+def train(config: RunConfig, resume: bool = False) -> TrainResult:
+    """Train `config`; with `resume`, continue the run in `config.train.out` exactly where it stopped."""
+    world, device_name = join_world(config.train.device)  # torchrun: this process's rank and GPU
+    try:
+        return _train(config, resume, world, resolve_device(device_name))
+    finally:
+        world.leave()
+
+
+def _train(config: RunConfig, resume: bool, world: World, device: torch.device) -> TrainResult:
+    family_class = FAMILIES.get(config.model.name)
+    source = load_data(config.data)
+    family = family_class(config.model, source.shape)
+    family.check_batch(local_batch_size(config.train.batch_size, world))  # the global batch must split too
+    if world.distributed and family.single_process_only:
+        raise UserError(f"{family.name} trains in one process only: {family.single_process_only}. "
+                        "Run it without torchrun.")
+    # built before the run folder, so a missing weights file or classifier leaves nothing behind
+    evaluator = PeriodicEvaluator(config, source, device) if config.train.eval_every and world.is_main else None
+    controllers = build_controllers(config, family.default_controllers())  # may read another run
+    if resume:
+        if not config.train.out:
+            raise UserError("--resume needs --out naming the run folder to continue.")
+        run = existing_run_dir(config.train.out, need_checkpoint=True)
+        _check_resumable(load_yaml(run.config), config)
+        if not run.checkpoint.is_file():  # stopped before its first checkpoint: nothing to lose, start over
+            if world.is_main:
+                print(f"{run.path} has no checkpoint yet; training it from step 0", flush=True)
+            resume = False
+    else:  # rank 0 makes the folder (the next numbered one when --out is not given); the rest follow
+        run = RunDir(Path(world.broadcast(
+            str(new_run_dir(config.train.out, family.name, config.data.name).path) if world.is_main else None)))
+    config = dataclasses.replace(config, train=dataclasses.replace(config.train, out=str(run.path)))
+    lock = RunLock(run).acquire() if world.is_main else None  # before anything in the folder is touched
+    try:
+        if world.is_main:
+            run.remove_stale_partials()  # a killed writer's; never a live one's, which would hold the lock
+        return _train_in(run, config, resume, world, device, family, source, evaluator, controllers)
+    finally:
+        if lock:
+            lock.release()
+
+
+def _train_in(run: RunDir, config: RunConfig, resume: bool, world: World, device: torch.device, family, source,
+              evaluator, controllers) -> TrainResult:
+    """Train in the run folder this process holds the lock of."""
+    precision, machine = settle_machine(family, config, device)
+    seed_everything(config.train.seed)
+    stream = source.stream(config.train.batch_size, config.train.seed, device)
+    if world.distributed:
+        stream = ShardedStream(stream, world)
+    state = TrainingState(family, config, device, stream, controllers, world)
+    state.precision = precision
+    if world.is_main:
+        _check_free_space(run, state)
+        save_yaml(config, run.config, notes=[choice for choice in machine])
+    if evaluator:
+        evaluator.run = run
+    if resume:
+        resume_run(state, run)
+        if state.step >= config.train.steps:
+            if world.is_main:
+                print(f"{run.path} already finished its {state.step} steps; nothing to do. Raise --steps (e.g. "
+                      f"--steps {2 * state.step}) to train it further.", flush=True)
+            return TrainResult(run.path, state.step, True, None)
+    if world.is_main:
+        processes = f" x {world.size} processes" if world.distributed else ""
+        fast = f" ({', '.join(state.fast_path)})" if state.fast_path else ""
+        print(f"{'resuming' if resume else 'training'} {family.name} on {source.describe()} — "
+              f"{config.train.steps} steps on {device}{processes}{fast} → {run.path}", flush=True)
+        for line in machine:
+            print(line, flush=True)
+    logger = (RunLogger(run, config.train.steps, state.step, config.train.batch_size, config.train.progress,
+                        config.train.time_limit > 0) if world.is_main else SilentLogger())
+    if resume and world.is_main:
+        dropped = f"; dropped {logger.dropped_rows} log row(s) written after it" if logger.dropped_rows else ""
+        print(f"resuming from the checkpoint of step {state.step}{dropped}", flush=True)
+    try:
+        completed = train_loop(state, config, run, logger, lambda s: write_preview(s, run, source), evaluator)
+    finally:
+        logger.close()
+    metrics = None
+    if completed and world.is_main:
+        trained_for, began = state.progress.elapsed(), time.perf_counter()
+        metrics = finish_run(state, run, source, config)
+        print(f"trained {state.step} steps in {trained_for:.0f}s; final samples, figures and metrics "
+              f"{time.perf_counter() - began:.1f}s more (outside any time limit)", flush=True)
+    return TrainResult(run.path, state.step, completed, metrics)
+
+
+def _check_free_space(run, state: TrainingState) -> None:
+    """Known before the first step: room for a checkpoint, the previous one kept beside it, its
+    temporary twin while it is written, and the snapshots (logs and sample grids are small next to these)."""
+    checkpoint = state_bytes(state.state_dict())
+    snapshot = state_bytes(state.sampling_generator().state_dict())
+    problem = free_space_problem(run.path, 3 * checkpoint + 4 * snapshot + 16 * 2**20)
+    if problem:
+        raise UserError(problem)
+
+
+def _check_resumable(saved: dict[str, Any], config: RunConfig) -> None:
+    before, after = _flat(resolve([saved]).to_dict()), _flat(config.to_dict())
+    changed = [key for key in after if key not in RESUMABLE_KEYS and before.get(key) != after[key]]
+    if changed:
+        key = changed[0]
+        raise UserError(f"cannot change {key} when resuming (the run has {before.get(key)!r}, got {after[key]!r}); "
+                        f"only {', '.join(sorted(RESUMABLE_KEYS))} may change. Start a new run instead.")
+
+
+def _flat(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
