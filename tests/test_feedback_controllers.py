@@ -7,7 +7,8 @@ import json
 import pytest
 import torch
 
-from mspgsen import api, experiments
+from mspgsen import api
+from mspgsen.commands import experiments
 from mspgsen.contracts import Knobs
 from mspgsen.controllers import CONTROLLERS
 from mspgsen.controllers.balance import ACTIONS, Balance, BalanceConfig

@@ -176,7 +176,9 @@ def test_a_time_limited_mspgsen_run_grows_to_full_size(tmp_path, tiny_images):
     result = api.train(config)
     rows = [json.loads(line) for line in (result.run_dir / "stats.jsonl").read_text().splitlines()]
     levels = [r["progressive-growth/level"] for r in rows if "progressive-growth/level" in r]
-    assert levels[0] == 0.0 and levels[-1] == max(levels) > 0  # grew to the top scale within its 6 s
+    # it grew during the run and reached the top scale within its 6 s (the first tick's level depends
+    # on how long the first steps took, so a loaded machine may log it past 0)
+    assert levels[0] < levels[-1] == max(levels) > 0
 
 
 def _reference_module():
