@@ -185,7 +185,7 @@ def test_a_balancer_can_start_from_another_run(tmp_path):
 
 
 def test_a_balancer_from_a_run_without_one_is_a_clear_error(tmp_path):
-    plain = api.train(tiny_config(tmp_path, "mspgsen", steps=2, name="plain"))
+    plain = api.train(tiny_config(tmp_path, "mspgsen", steps=2, name="plain", extra=["model.balance=false"]))
     config = api.configure(model="mspgsen", data="ring8", steps=2, out=str(tmp_path / "x"), device="cpu",
                            balancer_from=str(plain.run_dir), overrides=[*TINY, "train.controllers=[balance]"])
     with pytest.raises(UserError, match="trained without the balance controller"):
@@ -194,10 +194,15 @@ def test_a_balancer_from_a_run_without_one_is_a_clear_error(tmp_path):
 
 
 def test_ablation_plans_one_variant_per_component():
+    # MSPG-SEN's APFL and BALANCE are model flags (on by default): switched like any component
     variants = {v.name: v.overrides for v in plan_variants("mspgsen", ["dema", "apfl", "balance"])}
-    assert variants["full"] == ["model.dema=true", "train.controllers=[apfl,balance]"]
-    assert variants["-dema"] == ["model.dema=false", "train.controllers=[apfl,balance]"]
-    assert variants["-apfl"] == ["model.dema=true", "train.controllers=[balance]"]
+    assert variants["full"] == ["model.dema=true", "model.apfl=true", "model.balance=true"]
+    assert variants["-dema"] == ["model.dema=false", "model.apfl=true", "model.balance=true"]
+    assert variants["-apfl"] == ["model.dema=true", "model.apfl=false", "model.balance=true"]
+    # for another family a controller is a component through train.controllers
+    variants = {v.name: v.overrides for v in plan_variants("dcgan", ["apfl", "balance"])}
+    assert variants["full"] == ["train.controllers=[apfl,balance]"]
+    assert variants["-balance"] == ["train.controllers=[apfl]"]
     with pytest.raises(UserError, match="unknown component 'dmea'"):
         plan_variants("mspgsen", ["dmea"])
 
@@ -226,3 +231,25 @@ def test_sweep_varies_one_setting_at_a_time_and_plots_curves(tmp_path):
     assert (tmp_path / "s" / "sweep.png").stat().st_size > 0
     with pytest.raises(UserError, match="--vary expects"):
         experiments.sweep(["model.latent_dim"], model="dcgan", data="ring8")
+
+
+def test_mspgsen_runs_apfl_and_balance_by_default_and_each_switches_off(tmp_path):
+    """Seed 001 makes both part of the model: a default run's action log holds both; a flag drops one."""
+    run = api.train(tiny_config(tmp_path, "mspgsen", steps=8, name="default", extra=["train.log_every=2"])).run_dir
+    acted = {json.loads(line)["controller"] for line in (run / "controller.jsonl").read_text().splitlines()}
+    assert {"apfl", "balance"} <= acted
+    config = resolve([{"model": {"name": "mspgsen", "apfl": False}}])
+    from mspgsen.contracts import DataShape
+    from mspgsen.families import FAMILIES
+
+    family = FAMILIES.get("mspgsen")(config.model, DataShape("points", (2,)))
+    assert "apfl" not in family.default_controllers() and "balance" in family.default_controllers()
+
+
+def test_without_periodic_evaluations_the_quality_signal_is_ds_calibration():
+    from mspgsen.controllers.base import quality_signal
+
+    assert quality_signal({"D(x)": 0.9, "D(G(z))": 0.2}) == pytest.approx(-0.7)
+    assert quality_signal({"D(x)": 0.6, "D(G(z))": 0.5}) > quality_signal({"D(x)": 0.9, "D(G(z))": 0.2})
+    assert quality_signal({"D(x)": 0.9, "D(G(z))": 0.2}, periodic=True) is None  # waits for the evaluation
+    assert quality_signal({"D(x)": 0.9, "D(G(z))": 0.2, "eval/high_quality": 0.5}) == 0.5

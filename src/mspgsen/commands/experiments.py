@@ -92,7 +92,7 @@ def plan_variants(model: str, components: list[str]) -> list[Variant]:
     def overrides(off: str | None) -> list[str]:
         kept = [c for c in controllers if c != off]
         model_flags = [f"model.{c}={'false' if c == off else 'true'}" for c in components if c in flags]
-        return [*model_flags, f"train.controllers=[{','.join(kept)}]"]
+        return [*model_flags, f"train.controllers=[{','.join(kept)}]"] if controllers else model_flags
 
     return [Variant("full", overrides(None)), *(Variant(f"-{c}", overrides(c)) for c in components)]
 

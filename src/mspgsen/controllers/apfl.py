@@ -110,7 +110,7 @@ class APFL(Controller):
 
     def _generator_moves(self, indicators: dict[str, float]) -> bool:
         falling = indicators.get("trend/G/adv", 0.0) < 0
-        quality = quality_signal(indicators)
+        quality = quality_signal(indicators, periodic=self.config.train.eval_every > 0)
         improved = quality is not None and (self.best_quality is None or quality > self.best_quality)
         if improved:
             self.best_quality = quality

@@ -64,6 +64,7 @@ class Balance(Controller):
     settings = BalanceConfig  # the train.balance section
 
     def __init__(self, config: RunConfig):
+        super().__init__(config)
         self.cfg = config.train.balance
         if not self.cfg.epsilon_decay:  # explore over the first 30% of the run's ticks
             ticks = config.train.steps // config.train.log_every
@@ -103,7 +104,7 @@ class Balance(Controller):
     def reward(self, indicators: dict[str, float]) -> float:
         accuracies = [indicators[k] for k in ("acc/real", "acc/fake") if k in indicators]
         balance = -abs(sum(accuracies) / len(accuracies) - self.cfg.target_accuracy) if accuracies else 0.0
-        quality, gain = quality_signal(indicators), 0.0
+        quality, gain = quality_signal(indicators, periodic=self.config.train.eval_every > 0), 0.0
         if quality is not None and quality != self.last_quality:
             gain = 0.0 if self.last_quality is None else math.tanh(quality - self.last_quality)
             self.last_quality = quality

@@ -28,8 +28,16 @@ def build_controllers(config: RunConfig, family_defaults: dict[str, dict[str, An
     return [CONTROLLERS.get(name)(config, **family_defaults.get(CONTROLLERS.canonical(name), {})) for name in names]
 
 
-def quality_signal(indicators: dict[str, float]) -> float | None:
-    """The latest periodic evaluation as one number where higher is better, by the metric registry's
-    score (evaluation/registry.py: coverage, then the quality share; else -FID, -KID or IS); None
-    before any evaluation."""
-    return score({name: value for name, value in indicators.items() if name.startswith("eval/")})
+def quality_signal(indicators: dict[str, float], periodic: bool = False) -> float | None:
+    """How good the generator is now, as one number where higher is better.
+
+    With periodic evaluations: the latest one by the metric registry's score (evaluation/registry.py:
+    coverage, then the quality share; else -FID, -KID or IS), None before the first. Without them
+    (`periodic` False and no `eval/` indicator), D's own calibration, free every tick: D(G(z)) − D(x),
+    the gap D keeps between generated and real samples, 0 when it cannot tell them apart."""
+    evaluated = score({name: value for name, value in indicators.items() if name.startswith("eval/")})
+    if evaluated is not None or periodic:
+        return evaluated
+    if "D(x)" in indicators and "D(G(z))" in indicators:
+        return indicators["D(G(z))"] - indicators["D(x)"]
+    return None

@@ -3,7 +3,8 @@ DEMA attention, a D that reads every scale, AFE's auxiliary critic, a conditiona
 paper's training settings (AdamW, EMA 0.9999, a linear instance-noise schedule, 10% label dropout).
 
 Each component is one config flag (`dema`, `gctdrn`, `afe`, `multiscale`, `progressive`,
-`conditional`), so an ablation is one `--set` each. The adversarial loss is the paper's
+`conditional`, and the controllers the paper makes part of the model, `apfl` and `balance`, both
+on by default), so an ablation is one `--set` each. The adversarial loss is the paper's
 non-saturating one (eq. 10-11, 17); AFE's terms follow eq. 18-20 with D_aux judging the
 generator's middle scale against real images at that scale; L_LGCL (eq. 7) joins G's loss.
 """
@@ -48,6 +49,8 @@ class MSPGSENConfig(FamilyConfig):
     multiscale: bool = True  # images: G emits, and D reads, every scale
     progressive: bool = True  # images: grow the active scale with a linear fade-in (controller "progressive-growth")
     conditional: bool = True  # use class labels where the data has them (projection D)
+    apfl: bool = True  # the adaptive feedback loop (controller "apfl", settings under train.apfl)
+    balance: bool = True  # the DQN balancer (controller "balance", settings under train.balance)
     aux_weight: float = 0.5  # λ_aux of eq. 20
     contrastive_weight: float = 0.1  # weight of L_LGCL in G's loss
     contrastive_temperature: float = setting(0.1, low_open=True)  # τ of eq. 7
@@ -128,6 +131,10 @@ class MSPGSEN(Family):
             controllers["linear-noise"] = {"start": self.config.instance_noise}
         if self.grows():
             controllers["progressive-growth"] = {"grow_fraction": self.config.grow_fraction}
+        if self.config.apfl:
+            controllers["apfl"] = {}
+        if self.config.balance:
+            controllers["balance"] = {}
         return controllers
 
     def grows(self) -> bool:

@@ -1,8 +1,9 @@
 """DEMA attention (seed 001, eq. 1-7): a local focus path and a global expansion path, fused per sample.
 
 Works on any `[B, C, *positions]` map: 2-D for images, 1-D for the token view of an MLP's
-hidden vector. The focus path runs one head per window scale (a dilated depthwise convolution,
-gated per position and channel) and fuses the heads with W_c. The expansion path pools the
+hidden vector. The focus path runs one head per window size (stacked 3x3 convolutions, gated per
+position and channel), weighs the heads per position by a softmax the input predicts (its windows
+are chosen by the data, not set by hand) and fuses them with W_c. The expansion path pools the
 input into a few global context tokens and lets every position attend to them only, so its
 cost grows linearly with the number of positions (SAGAN's grows with their square). The
 fusion weights α, β come from a small MLP of the pooled input and an optional condition.
@@ -18,7 +19,7 @@ from torch import nn
 
 from mspgsen.nn.layers import spectral
 
-DEFAULT_DILATIONS = (1, 2, 3)  # 3x3 windows spanning 3, 5 and 7 positions: one head each
+DEFAULT_WINDOWS = 3  # heads looking through windows of 3, 5 and 7 positions
 DEFAULT_CONTEXT_TOKENS = 4
 PROJECTION_DIM = 32  # the contrastive loss compares paths in this space
 
@@ -36,26 +37,38 @@ def conv_nd(dims: int) -> type[nn.Conv1d] | type[nn.Conv2d]:
 
 
 class FocusPath(nn.Module):
-    """F = Concat_h(Attention(X·W_f^h))·W_c, head h looking through a window of dilation d_h."""
+    """F = Concat_h(a_h(X) ⊙ Attention(X·W_f)_h)·W_c (eq. 1) with windows chosen by the input.
 
-    def __init__(self, in_channels: int, out_channels: int, dims: int, dilations: tuple[int, ...], spectral_norm: bool):
+    Head h looks through a (2h+1)-wide window: X·W_f (a 1x1 projection) through h+1 stacked 3x3
+    convolutions (windows 3, 5, 7, each head reusing the one before it), gated per position and
+    channel (σ(W_g·H_h): where and what to look at). The paper's windows are "dynamically
+    delimited … avoiding artificially set windows": a 1x1 convolution of X gives every position a
+    softmax a(X) over the heads, so each position weighs its own window sizes; all of it is
+    convolutions, linear in the number of positions. Dense 3x3 convolutions, not dilated or
+    depthwise ones, because on a CPU they are the fastest way to a wide window."""
+
+    def __init__(self, in_channels: int, out_channels: int, dims: int, windows: int, spectral_norm: bool):
         super().__init__()
         conv = conv_nd(dims)
-        head_channels = max(math.ceil(out_channels / len(dilations)), 1)
-        self.heads = nn.ModuleList(
-            nn.ModuleDict({
-                "project": spectral(conv(in_channels, head_channels, 1), spectral_norm),  # W_f^h
-                "window": conv(head_channels, head_channels, 3, padding=d, dilation=d, groups=head_channels),
-                "gate": spectral(conv(head_channels, head_channels, 1), spectral_norm),
-            }) for d in dilations)
-        self.fuse = spectral(conv(head_channels * len(dilations), out_channels, 1), spectral_norm)  # W_c
+        head_channels = max(out_channels // 2, 4)
+        self.project = spectral(conv(in_channels, head_channels, 1), spectral_norm)  # W_f
+        self.widen = nn.ModuleList(spectral(conv(head_channels, head_channels, 3, padding=1), spectral_norm)
+                                   for _ in range(windows))
+        self.gate = spectral(conv(head_channels, head_channels, 1), spectral_norm)  # shared by the heads
+        self.choose = conv(in_channels, windows, 1)  # a(X): each position's weights over its windows
+        self.fuse = spectral(conv(head_channels * windows, out_channels, 1), spectral_norm)  # W_c
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outputs = []
-        for head in self.heads:
-            local = head["window"](head["project"](x))
-            outputs.append(local * torch.sigmoid(head["gate"](local)))  # where and what to look at
+        choice = self.window_choice(x)
+        outputs, h = [], self.project(x)
+        for i, widen in enumerate(self.widen):
+            h = widen(h)
+            outputs.append(choice[:, i:i + 1] * h * torch.sigmoid(self.gate(h)))
         return self.fuse(torch.cat(outputs, dim=1))
+
+    def window_choice(self, x: torch.Tensor) -> torch.Tensor:
+        """a(X): `[B, windows, *positions]`, each position's softmax over its window sizes."""
+        return self.choose(x).softmax(dim=1)
 
 
 class ExpansionPath(nn.Module):
@@ -82,11 +95,11 @@ class DEMA(nn.Module):
     """O = α·F + β·E with [α, β] = softmax(MLP(pool(X), T)); returns O, F and E (for L_LGCL)."""
 
     def __init__(self, in_channels: int, out_channels: int | None = None, dims: int = 2,
-                 dilations: tuple[int, ...] = DEFAULT_DILATIONS, context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+                 windows: int = DEFAULT_WINDOWS, context_tokens: int = DEFAULT_CONTEXT_TOKENS,
                  condition_dim: int = 0, spectral_norm: bool = False, contrastive: bool = True):
         super().__init__()
         out_channels = out_channels or in_channels
-        self.focus = FocusPath(in_channels, out_channels, dims, dilations, spectral_norm)
+        self.focus = FocusPath(in_channels, out_channels, dims, windows, spectral_norm)
         self.expansion = ExpansionPath(in_channels, out_channels, context_tokens, spectral_norm)
         hidden = max(in_channels // 4, 8)
         self.condition_dim = condition_dim

@@ -1,8 +1,8 @@
 """GCTDRN residual blocks (seed 001, eq. 15-16) and the generator's global feature enhancement.
 
-A block is `F = α·Σ_i w_i(X)·Branch_i(X) + β·DEMA(X) + Shortcut(X)`: 3x3, 5x5 and 7x7 branches
-fused with weights computed from the input (softmax over branches, as in selective-kernel
-networks), DEMA as the attention term, α and β learnable. Switched off, the branches become a
+A block is `F = α·Σ_i W_i·Branch_i(X) + β·DEMA(X) + Shortcut(X)`: 3x3, 5x5 and 7x7 branches
+fused with weights W_i computed by attention over the branch outputs (eq. 16), DEMA as the
+attention term, α and β learnable. Switched off, the branches become a
 plain two-layer residual body and the attention term disappears, so the ablation flags remove
 exactly their own parameters. Like DEMA it works on 1-D or 2-D maps: `mix(c_in, c_out)` is
 the layer that mixes all channels (a 3x3 conv for images, a linear map over the whole hidden
@@ -19,6 +19,7 @@ from mspgsen.nn.dema import DEMA, DemaOutput, conv_nd
 from mspgsen.nn.layers import Norm, spectral
 
 BRANCH_KERNELS = (3, 5, 7)
+BRANCH_ATTENTION_HEADS = 4  # channel groups that choose their branch mixture separately
 INITIAL_ATTENTION_WEIGHT = 0.5  # β starts non-zero so DEMA gets gradients from the first step
 
 Mixer = Callable[[int, int], nn.Module]
@@ -33,23 +34,43 @@ def norm_nd(kind: Norm, channels: int, dims: int) -> nn.Module:
 
 
 class SelectiveBranches(nn.Module):
-    """Σ_i w_i·Branch_i(X): depthwise-separable k×k branches, w = softmax over branches of an MLP
-    of the pooled branch sum (per channel), so each sample picks its own receptive field."""
+    """Eq. 16's Σ_i W_i·Branch_i(X) with W_i computed by attention over the branch outputs.
+
+    Branch i sees a (2i+1)×(2i+1) window (3x3, 5x5, 7x7): the 5x5 and 7x7 kernels are factorised
+    into stacked 3x3 convolutions (Inception-v3's factorisation), each branch reusing the one before
+    it, because on a CPU a dense 3x3 convolution runs several times faster than a depthwise or
+    dilated one of the same window (docs/benchmarks.md, "MSPG-SEN's cost"). The weights are
+    attention of the input on the branches, per channel group (head):
+        q = W_q·GAP(X),  k_i = W_k·GAP(Branch_i(X)),  W_i = softmax_i(q·k_i / √d) per head,
+    so each sample chooses its receptive field from what each branch actually found."""
 
     def __init__(self, channels: int, dims: int, spectral_norm: bool, kernels: tuple[int, ...] = BRANCH_KERNELS):
         super().__init__()
+        if any(k != 3 + 2 * i for i, k in enumerate(kernels)):
+            raise ValueError(f"branch kernels must be 3, 5, 7, ... (stacked 3x3 convolutions), got {kernels}")
         conv = conv_nd(dims)
-        self.branches = nn.ModuleList(
-            nn.Sequential(conv(channels, channels, k, padding=k // 2, groups=channels),
-                          spectral(conv(channels, channels, 1), spectral_norm)) for k in kernels)
-        hidden = max(channels // 4, 8)
-        self.select = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels * len(kernels)))
+        self.steps = nn.ModuleList(spectral(conv(channels, channels, 3, padding=1), spectral_norm) for _ in kernels)
+        self.heads = next(h for h in (BRANCH_ATTENTION_HEADS, 2, 1) if channels % h == 0)
+        self.query = nn.Linear(channels, channels)
+        self.key = nn.Linear(channels, channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outputs = torch.stack([branch(x) for branch in self.branches], dim=1)  # [B, n, C, *pos]
-        descriptor = outputs.sum(dim=1).flatten(2).mean(dim=2)
-        weights = self.select(descriptor).view(len(x), len(self.branches), -1).softmax(dim=1)
+        outputs, h = [], x
+        for step in self.steps:
+            h = step(h)
+            outputs.append(h)
+        outputs = torch.stack(outputs, dim=1)  # [B, n, C, *pos]
+        weights = self.branch_weights(x, outputs)  # [B, n, C]
         return (weights.view(*weights.shape, *([1] * (x.dim() - 2))) * outputs).sum(dim=1)
+
+    def branch_weights(self, x: torch.Tensor, outputs: torch.Tensor) -> torch.Tensor:
+        """W_i per sample and channel: softmax over branches of the heads' scaled dot products."""
+        batch, branches, channels = outputs.shape[:3]
+        head_dim = channels // self.heads
+        query = self.query(x.flatten(2).mean(dim=2)).view(batch, 1, self.heads, head_dim)
+        keys = self.key(outputs.flatten(3).mean(dim=3)).view(batch, branches, self.heads, head_dim)
+        weights = ((query * keys).sum(dim=3) / head_dim ** 0.5).softmax(dim=1)  # [B, n, heads]
+        return weights.repeat_interleave(head_dim, dim=2)
 
 
 class GCTDRNBlock(nn.Module):

@@ -22,7 +22,11 @@ from mspgsen.nn.layers import minibatch_std, spectral
 from mspgsen.nn.pyramid import Pyramid, fade_pyramid_at, upsample
 
 CONDITION_DIM = 128  # class embedding size (DEMA's task embedding T)
-ATTENTION_MAX_POSITIONS = 32 * 32  # D's DEMA sits at the first stage at most this large
+# DEMA runs in G's blocks and at one stage of D on maps of at most this many positions: its many
+# small convolutions and element-wise steps cost a CPU more than the rest of a 32x32 network's
+# largest stage (docs/benchmarks.md, "MSPG-SEN's cost"), while its expansion path already sees the
+# whole map from 16x16.
+ATTENTION_MAX_POSITIONS = 16 * 16
 
 
 @dataclass
@@ -70,8 +74,9 @@ class MultiScaleGenerator(nn.Module):
         self.project_act = nn.Sequential(nn.BatchNorm2d(widths[0]), nn.ReLU())
         mixer = conv3x3_mixer(False)
         self.blocks = nn.ModuleList(
-            GCTDRNBlock(widths[max(i - 1, 0)], widths[i], 2, mixer, gctdrn=gctdrn, dema=dema,
-                        condition_dim=condition_dim) for i in range(len(self.sizes)))
+            GCTDRNBlock(widths[max(i - 1, 0)], widths[i], 2, mixer, gctdrn=gctdrn,
+                        dema=dema and size[0] * size[1] <= ATTENTION_MAX_POSITIONS,
+                        condition_dim=condition_dim) for i, size in enumerate(self.sizes))
         self.enhance = GlobalEnhancement(widths[-1]) if gctdrn else None
         self.to_image = nn.ModuleDict(
             {str(i): nn.Sequential(nn.Conv2d(widths[i], shape.channels, 1), nn.Tanh()) for i in self.head_scales})
@@ -98,18 +103,20 @@ class MultiScaleGenerator(nn.Module):
 
 
 class DownBlock(nn.Module):
-    """Residual: two 3x3 convs then area-downsampling to the next scale, 1x1 conv shortcut."""
+    """Residual: a 3x3 conv at the input's size, area-downsampling to the next scale, a 3x3 conv
+    there (StyleGAN2's D block order: a quarter of the work of two convs before the downsampling),
+    and a downsampled 1x1 shortcut."""
 
     def __init__(self, in_channels: int, out_channels: int, size: tuple[int, int], spectral_norm: bool):
         super().__init__()
         self.size = size
-        self.body = nn.Sequential(spectral(nn.Conv2d(in_channels, out_channels, 3, padding=1), spectral_norm),
-                                  nn.LeakyReLU(0.2),
-                                  spectral(nn.Conv2d(out_channels, out_channels, 3, padding=1), spectral_norm))
+        self.first = spectral(nn.Conv2d(in_channels, in_channels, 3, padding=1), spectral_norm)
+        self.second = spectral(nn.Conv2d(in_channels, out_channels, 3, padding=1), spectral_norm)
         self.shortcut = spectral(nn.Conv2d(in_channels, out_channels, 1), spectral_norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.leaky_relu(F.adaptive_avg_pool2d(self.body(x) + self.shortcut(x), self.size), 0.2)
+        body = self.second(F.adaptive_avg_pool2d(F.leaky_relu(self.first(x), 0.2), self.size))
+        return F.leaky_relu(body + self.shortcut(F.adaptive_avg_pool2d(x, self.size)), 0.2)
 
 
 class MultiScaleDiscriminator(nn.Module):
