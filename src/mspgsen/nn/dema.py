@@ -72,23 +72,27 @@ class FocusPath(nn.Module):
 
 
 class ExpansionPath(nn.Module):
-    """E_i = Attention(X_i, C) with C = GlobalEmbed(X): K tokens by attention pooling, O(N·K)."""
+    """E_i = Attention(X_i, C) with C = GlobalEmbed(X): K tokens by attention pooling, O(N·K).
 
-    def __init__(self, in_channels: int, out_channels: int, tokens: int, spectral_norm: bool):
+    Computed channels-first (1x1 convolutions and batched matrix products over `[B, C, N]`), so
+    the map is never transposed into a sequence."""
+
+    def __init__(self, in_channels: int, out_channels: int, tokens: int, spectral_norm: bool, dims: int = 2):
         super().__init__()
-        self.pool_logits = nn.Linear(in_channels, tokens)  # one attention-pooling map per context token
-        self.token_value = spectral(nn.Linear(in_channels, out_channels), spectral_norm)
-        self.query = spectral(nn.Linear(in_channels, out_channels), spectral_norm)
+        conv = conv_nd(dims)
+        self.pool_logits = conv(in_channels, tokens, 1)  # one attention-pooling map per context token
+        self.token_value = spectral(conv(in_channels, out_channels, 1), spectral_norm)
+        self.query = spectral(conv(in_channels, out_channels, 1), spectral_norm)
         self.key = spectral(nn.Linear(out_channels, out_channels), spectral_norm)
         self.value = spectral(nn.Linear(out_channels, out_channels), spectral_norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, _, *positions = x.shape
-        seq = x.flatten(2).transpose(1, 2)  # [B, N, C]
-        pooling = self.pool_logits(seq).softmax(dim=1)  # [B, N, K], each token a distribution over positions
-        context = pooling.transpose(1, 2) @ self.token_value(seq)  # C: [B, K, C_out]
-        attended = F.scaled_dot_product_attention(self.query(seq), self.key(context), self.value(context))
-        return attended.transpose(1, 2).reshape(batch, -1, *positions)
+        pooling = self.pool_logits(x).flatten(2).softmax(dim=2)  # [B, K, N]: each token a distribution over positions
+        context = pooling @ self.token_value(x).flatten(2).transpose(1, 2)  # C: [B, K, C_out]
+        query = self.query(x).flatten(2)  # [B, C_out, N]
+        scores = self.key(context) @ query / math.sqrt(query.shape[1])  # [B, K, N]
+        attended = self.value(context).transpose(1, 2) @ scores.softmax(dim=1)  # [B, C_out, N]
+        return attended.view(len(x), -1, *x.shape[2:])
 
 
 class DEMA(nn.Module):
@@ -100,7 +104,7 @@ class DEMA(nn.Module):
         super().__init__()
         out_channels = out_channels or in_channels
         self.focus = FocusPath(in_channels, out_channels, dims, windows, spectral_norm)
-        self.expansion = ExpansionPath(in_channels, out_channels, context_tokens, spectral_norm)
+        self.expansion = ExpansionPath(in_channels, out_channels, context_tokens, spectral_norm, dims)
         hidden = max(in_channels // 4, 8)
         self.condition_dim = condition_dim
         self.fusion = nn.Sequential(nn.Linear(in_channels + condition_dim, hidden), nn.ReLU(), nn.Linear(hidden, 2))
