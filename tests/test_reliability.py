@@ -96,3 +96,17 @@ def test_resuming_a_run_killed_before_its_first_checkpoint_starts_it_over(tmp_pa
     assert resumed.completed and resumed.step == 6
     steps = [json.loads(line)["step"] for line in (tmp_path / "run" / "stats.jsonl").read_text().splitlines()]
     assert steps == [5, 6]  # the first attempt's rows were dropped, not duplicated
+
+
+def test_weights_from_networks_that_have_since_changed_are_one_clear_error(tmp_path):
+    """A run trained before its family's networks changed: counts and an example, not torch's key list."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    snapshot = api.train(tiny_config(tmp_path, "dcgan", steps=2)).run_dir / "generator.safetensors"
+    with safe_open(str(snapshot), "pt") as saved:
+        metadata, names = saved.metadata(), list(saved.keys())
+        weights = {("old." + name if name == names[0] else name): saved.get_tensor(name) for name in names}
+    save_file(weights, str(snapshot), metadata=metadata)  # one tensor under a name the networks no longer have
+    with pytest.raises(UserError, match=r"1 tensors missing, 1 unexpected, 0 of another shape; e\.g\. .*earlier"):
+        api.sample(snapshot.parent, 4, tmp_path / "s.png")

@@ -35,10 +35,8 @@ def load_generator(run: RunDir, device: torch.device | str = "cpu") -> LoadedGen
     config = resolve([json.loads(metadata["config"])])
     family = FAMILIES.get(config.model.name)(config.model, shape)
     generator = family.build_networks()[family.generator_key]
-    try:
-        generator.load_state_dict(weights)
-    except RuntimeError as err:
-        raise UserError(f"the generator in {run.snapshot} does not match its config ({err}).") from None
+    check_weights(generator, weights, f"the generator weights in {run.snapshot}")
+    generator.load_state_dict(weights)
     return LoadedGenerator(config, family, shape, generator.to(device).eval(), int(metadata["step"]),
                            metadata["ema"] == "True")
 
@@ -62,10 +60,8 @@ def load_networks(run: RunDir, device: torch.device | str = "cpu") -> LoadedNetw
     family = FAMILIES.get(config.model.name)(config.model, shape)
     nets = nn.ModuleDict(family.build_networks())
     saved = load_state(run.checkpoint)
-    try:
-        nets.load_state_dict(saved["nets"])
-    except RuntimeError as err:
-        raise UserError(f"the networks in {run.checkpoint} do not match the run's config ({err}).") from None
+    check_weights(nets, saved["nets"], f"the network weights in {run.checkpoint}")
+    nets.load_state_dict(saved["nets"])
     return LoadedNetworks(config, family, shape, nets.to(device).eval(), saved, int(saved["step"]))
 
 
@@ -93,3 +89,19 @@ def draw(family: Family, generator: nn.Module, n: int, seed: int,
             bar.update(len(latents))
     generator.train(was_training)
     return torch.cat(chunks)
+
+
+def check_weights(module: nn.Module, weights: dict[str, torch.Tensor], what: str) -> None:
+    """One clear error when saved weights do not fit the networks this version builds for their
+    config (a run trained before the family's networks changed), instead of torch's list of keys."""
+    expected = {name: tensor.shape for name, tensor in module.state_dict().items()}
+    missing = [name for name in expected if name not in weights]
+    unexpected = [name for name in weights if name not in expected]
+    reshaped = [name for name in expected if name in weights and tuple(weights[name].shape) != tuple(expected[name])]
+    if missing or unexpected or reshaped:
+        example = (missing or unexpected or reshaped)[0]
+        raise UserError(f"{what} do not fit the networks this version of mspgsen builds for the run's config "
+                        f"({len(missing)} tensors missing, {len(unexpected)} unexpected, {len(reshaped)} of another "
+                        f"shape; e.g. {example!r}): the run was most likely trained by an earlier version whose "
+                        "networks differ. Sample or evaluate it with that version, or train it again.")
+
