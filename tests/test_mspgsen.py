@@ -248,3 +248,34 @@ def test_mspgsen_trains_on_mnist_from_the_command_line_with_its_labels(tmp_path,
     loaded = load_generator(existing_run_dir(out))
     assert loaded.generator.classes is not None and loaded.family.num_classes == 10  # conditional on digits
     assert loaded.generator.sizes == [(7, 7), (14, 14), (28, 28)]
+
+
+def test_gctdrn_branch_weights_are_attention_of_the_input_on_the_branches():
+    """Eq. 16 as we read it: W_i = softmax_i(q·k_i/√d) per channel group, q from the pooled input,
+    k_i from the pooled output of branch i; checked against a hand computation."""
+    from mspgsen.nn.gctdrn import SelectiveBranches
+
+    torch.manual_seed(0)
+    branches = SelectiveBranches(8, 2, spectral_norm=False)
+    x = torch.randn(2, 8, 5, 5)
+    outputs = torch.randn(2, 3, 8, 5, 5)
+    weights = branches.branch_weights(x, outputs)
+    q = branches.query(x.mean(dim=(2, 3)))  # [2, 8]
+    k = branches.key(outputs.mean(dim=(3, 4)))  # [2, 3, 8]
+    for head in range(4):  # 4 heads of 2 channels
+        cols = slice(2 * head, 2 * head + 2)
+        expected = ((q[:, None, cols] * k[:, :, cols]).sum(dim=2) / 2 ** 0.5).softmax(dim=1)  # [2, 3]
+        assert torch.allclose(weights[:, :, cols], expected[:, :, None].expand(-1, -1, 2), atol=1e-6)
+    assert torch.allclose(weights.sum(dim=1), torch.ones(2, 8))
+
+
+def test_dema_windows_are_chosen_per_position_by_the_input():
+    from mspgsen.nn.dema import FocusPath
+
+    torch.manual_seed(0)
+    focus = FocusPath(8, 8, 2, 3, spectral_norm=False)
+    a, b = torch.randn(1, 8, 6, 6), torch.randn(1, 8, 6, 6)
+    choice = focus.window_choice(a)
+    assert choice.shape == (1, 3, 6, 6) and torch.allclose(choice.sum(dim=1), torch.ones(1, 6, 6))
+    assert not torch.allclose(choice, focus.window_choice(b))  # another input, other windows
+    assert not torch.allclose(choice[..., 0, 0], choice[..., 3, 3])  # and per position
