@@ -279,3 +279,54 @@ def test_dema_windows_are_chosen_per_position_by_the_input():
     assert choice.shape == (1, 3, 6, 6) and torch.allclose(choice.sum(dim=1), torch.ones(1, 6, 6))
     assert not torch.allclose(choice, focus.window_choice(b))  # another input, other windows
     assert not torch.allclose(choice[..., 0, 0], choice[..., 3, 3])  # and per position
+
+
+class _OneBatch:
+    """A stream that always gives the same real batch (so a phase can be recomputed by hand)."""
+
+    def __init__(self, x):
+        from mspgsen.contracts import Batch
+
+        self.batch = Batch(x)
+
+    def next(self):
+        return self.batch
+
+
+def test_afe_terms_are_the_sums_of_eq_17_to_20():
+    """D/adv (eq. 17), D/aux (eq. 18, real side repaired), G/adv + G/aux (eq. 19) and G/aux_critic
+    (eq. 20's λ_aux·L_Daux), each against −log σ by hand on a tiny batch of points."""
+    import torch.nn.functional as F
+
+    from mspgsen.contracts import StepContext
+    from mspgsen.training.stats import StatsCollector
+
+    config = resolve([{"model": {"name": "mspgsen", "mlp_width": 16, "mlp_depth": 3, "tokens": 4,
+                                 "instance_noise": 0.0, "dema": False}}])
+    family = FAMILIES.get("mspgsen")(config.model, DataShape("points", (2,)))
+    nets = torch.nn.ModuleDict(family.build_networks()).eval()  # spectral norm's power step would move between calls
+    real = torch.randn(6, 2)
+    ctx = StepContext(nets, family.default_knobs(), _OneBatch(real), family.latent_dim(), 6, torch.device("cpu"),
+                      StatsCollector())
+    nll = lambda scores: -F.logsigmoid(scores).mean()  # −E[log σ(s)]
+    nll_fake = lambda scores: -F.logsigmoid(-scores).mean()  # −E[log(1 − σ(s))]
+
+    torch.manual_seed(3)
+    g_terms = family.generator_terms(ctx)
+    torch.manual_seed(3)
+    fake = nets["G"](ctx.latents())
+    main, aux_fake, aux_real = nets["D"](fake.final), nets["D_aux"](fake.middle), nets["D_aux"](real)
+    assert g_terms["G/adv"].item() == pytest.approx(nll(main).item(), abs=1e-6)
+    assert g_terms["G/aux"].item() == pytest.approx(nll(aux_fake).item(), abs=1e-6)
+    assert g_terms["G/aux_critic"].item() == pytest.approx((nll(aux_real) + nll_fake(aux_fake)).item(), abs=1e-6)
+    assert ctx.knobs.weight("G/aux") == 1.0 and ctx.knobs.weight("G/aux_critic") == config.model.aux_weight
+
+    torch.manual_seed(4)
+    d_terms = family.discriminator_terms(ctx)
+    torch.manual_seed(4)
+    with torch.no_grad():
+        fake = nets["G"](ctx.latents())
+    expected_d = nll(nets["D"](real)) + nll_fake(nets["D"](fake.final))
+    expected_aux = nll(nets["D_aux"](real)) + nll_fake(nets["D_aux"](fake.middle))
+    assert d_terms["D/adv"].item() == pytest.approx(expected_d.item(), abs=1e-6)
+    assert d_terms["D/aux"].item() == pytest.approx(expected_aux.item(), abs=1e-6)

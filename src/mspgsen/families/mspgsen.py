@@ -5,8 +5,9 @@ paper's training settings (AdamW, EMA 0.9999, a linear instance-noise schedule, 
 Each component is one config flag (`dema`, `gctdrn`, `afe`, `multiscale`, `progressive`,
 `conditional`, and the controllers the paper makes part of the model, `apfl` and `balance`, both
 on by default), so an ablation is one `--set` each. The adversarial loss is the paper's
-non-saturating one (eq. 10-11, 17); AFE's terms follow eq. 18-20 with D_aux judging the
-generator's middle scale against real images at that scale; L_LGCL (eq. 7) joins G's loss.
+non-saturating one (eq. 10-11, 17); AFE's terms are the sums of eq. 18-20 (eq. 18 repaired: its
+first term on real images at the scale D_aux reads), each logged by name; L_LGCL (eq. 7) joins
+G's loss.
 """
 from __future__ import annotations
 
@@ -119,7 +120,7 @@ class MSPGSEN(Family):
 
     def default_knobs(self) -> Knobs:
         knobs = super().default_knobs()
-        knobs.loss_weights.update({"G/aux": self.config.aux_weight, "G/lgcl": self.config.contrastive_weight})
+        knobs.loss_weights.update({"G/aux_critic": self.config.aux_weight, "G/lgcl": self.config.contrastive_weight})
         knobs.noise_std = self.config.instance_noise
         if self.grows():
             knobs.level, knobs.scales = 0.0, len(self._sizes())
@@ -162,6 +163,12 @@ class MSPGSEN(Family):
         return [Phase("D", "D", ("D", "D_aux"), self.discriminator_terms), Phase("G", "G", ("G",), self.generator_terms)]
 
     def discriminator_terms(self, ctx: StepContext) -> Terms:
+        """Eq. 17, L_D = −E[log D_main(x_real)] − E[log(1 − D_main(G(z)))], as `D/adv`; with AFE,
+        eq. 18 as `D/aux`. Eq. 18 as printed puts both of its terms on F_gen,
+            L_Daux = −E[log D_aux(F_gen)] − E[log(1 − D_aux(F_gen))],
+        which any D_aux minimises by answering 1/2; we read its first term on the real side, the
+        real images at the scale D_aux reads (real points on 2-D data):
+            L_Daux = −E[log D_aux(F_real)] − E[log(1 − D_aux(F_gen))]."""
         batch = ctx.real()
         real_labels = self._drop_labels(batch.y if self.num_classes else None)
         fake_labels = self._fake_labels(len(batch.x), ctx.device)
@@ -172,19 +179,31 @@ class MSPGSEN(Family):
         fake_scores = ctx.nets["D"](_noisy(fake.pyramid, ctx.knobs.noise()), fake_labels)
         terms = {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores)}
         if self.config.afe:
-            real_middle = real[middle_scale(self._sizes())] if self.shape.kind == "images" else batch.x
-            terms["D/aux"] = self.loss.discriminator(ctx.nets["D_aux"](real_middle), ctx.nets["D_aux"](fake.middle))
+            real_aux = ctx.nets["D_aux"](self._real_middle(real, batch.x))
+            terms["D/aux"] = self.loss.discriminator(real_aux, ctx.nets["D_aux"](fake.middle))
         return terms
 
     def generator_terms(self, ctx: StepContext) -> Terms:
+        """Eq. 19, L_G = −E[log D_main(G(z))] − E[log D_aux(F_gen)], as `G/adv` + `G/aux`, and eq. 20,
+        L_G^total = L_G + λ_aux·L_Daux, whose second term is `G/aux_critic` (weight λ_aux =
+        `model.aux_weight`): D_aux's own loss (eq. 18, real side as read above) on this step's
+        samples. Its generated half pulls D_aux(F_gen) down while eq. 19 pushes it up, so the sum
+        sets G's target for D_aux(F_gen) at 1/(1 + λ_aux), not 1. Plus L_LGCL (`G/lgcl`, eq. 7) and,
+        when APFL asks, L_FM (`G/fm`, eq. 12)."""
         labels = self._fake_labels(ctx.batch_size, ctx.device)
         fake = self._generate(ctx, ctx.batch_size, labels)
         terms = {"G/adv": self.loss.generator(ctx.nets["D"](_noisy(fake.pyramid, ctx.knobs.noise()), labels))}
+        needs_real = ctx.knobs.weight("G/fm") > 0 or self.config.afe
+        real_x = ctx.real().x if needs_real else None
+        real = self._real_pyramid(ctx, real_x) if needs_real else None
         if ctx.knobs.weight("G/fm") > 0:  # eq. 12, asked for by the APFL controller
-            real = self._real_pyramid(ctx, ctx.real().x)
             terms["G/fm"] = feature_matching(ctx.nets["D"].embed(real), ctx.nets["D"].embed(fake.pyramid))
         if self.config.afe:
-            terms["G/aux"] = self.loss.generator(ctx.nets["D_aux"](fake.middle))
+            fake_aux = ctx.nets["D_aux"](fake.middle)
+            with torch.no_grad():  # the real half of L_Daux has no gradient for G; it is there for its value
+                real_aux = ctx.nets["D_aux"](self._real_middle(real, real_x))
+            terms["G/aux"] = self.loss.generator(fake_aux)
+            terms["G/aux_critic"] = self.loss.discriminator(real_aux, fake_aux)
         if fake.paths:
             blocks = [block.attention for block in ctx.nets["G"].blocks if block.attention is not None]
             losses = [dema.contrastive_loss(paths, self.config.contrastive_temperature)
@@ -208,6 +227,10 @@ class MSPGSEN(Family):
                         | ({middle_scale(sizes)} if self.config.afe else set()))
         pyramid = downsample_pyramid(images, sizes, scales)
         return fade_pyramid(pyramid, sizes, ctx.knobs.level) if self.grows() and ctx.knobs.level is not None else pyramid
+
+    def _real_middle(self, real: Pyramid, images: torch.Tensor) -> torch.Tensor:
+        """What D_aux reads of a real batch: the images at G's middle scale (2-D data: the points)."""
+        return real[middle_scale(self._sizes())] if self.shape.kind == "images" else images
 
     def _sizes(self) -> list[tuple[int, int]]:
         return scale_sizes(self.shape)
