@@ -330,3 +330,19 @@ def test_afe_terms_are_the_sums_of_eq_17_to_20():
     expected_aux = nll(nets["D_aux"](real)) + nll_fake(nets["D_aux"](fake.middle))
     assert d_terms["D/adv"].item() == pytest.approx(expected_d.item(), abs=1e-6)
     assert d_terms["D/aux"].item() == pytest.approx(expected_aux.item(), abs=1e-6)
+
+
+def test_feature_matching_sums_over_ds_layers_as_eq_12_writes_it():
+    """L_FM = Σ_i (1/N_i)·‖φ_i(x) − φ_i(G(z))‖² over every stage of D, batch means per side."""
+    from mspgsen.nn.multiscale import scale_sizes
+    from mspgsen.nn.pyramid import downsample_pyramid
+    from mspgsen.objectives import layered_feature_matching
+
+    real = [torch.ones(4, 2, 3, 3), torch.zeros(4, 5)]
+    fake = [torch.zeros(4, 2, 3, 3), torch.full((4, 5), 2.0)]
+    assert layered_feature_matching(real, fake).item() == pytest.approx(1.0 + 4.0)  # (18·1)/18 + (5·4)/5
+    _, nets = build(IMAGE_SHAPE)
+    layers = nets["D"].layer_features(downsample_pyramid(torch.randn(2, *IMAGE_SHAPE.dims), scale_sizes(IMAGE_SHAPE),
+                                                         nets["D"].read_scales))
+    assert len(layers) == len(scale_sizes(IMAGE_SHAPE))  # one φ_i per stage, full size down
+    assert [layer.shape[-1] for layer in layers] == sorted((s[1] for s in scale_sizes(IMAGE_SHAPE)), reverse=True)

@@ -25,7 +25,7 @@ from mspgsen.nn.multiscale import (AuxiliaryDiscriminator, GeneratorOutput, Mult
                                    MultiScaleGenerator, middle_scale, scale_sizes)
 from mspgsen.nn.pyramid import Pyramid, downsample_pyramid, fade_pyramid
 from mspgsen.nn.token_mlp import PointDiscriminator, TokenMLPGenerator
-from mspgsen.objectives import NonSaturating, feature_matching
+from mspgsen.objectives import NonSaturating, layered_feature_matching
 
 
 SMALL_IMAGE_SIDE, SMALL_IMAGE_WIDTH, LARGE_IMAGE_WIDTH = 32, 16, 64
@@ -197,7 +197,8 @@ class MSPGSEN(Family):
         real_x = ctx.real().x if needs_real else None
         real = self._real_pyramid(ctx, real_x) if needs_real else None
         if ctx.knobs.weight("G/fm") > 0:  # eq. 12, asked for by the APFL controller
-            terms["G/fm"] = feature_matching(ctx.nets["D"].embed(real), ctx.nets["D"].embed(fake.pyramid))
+            terms["G/fm"] = layered_feature_matching(ctx.nets["D"].layer_features(real),
+                                                     ctx.nets["D"].layer_features(fake.pyramid))
         if self.config.afe:
             fake_aux = ctx.nets["D_aux"](fake.middle)
             with torch.no_grad():  # the real half of L_Daux has no gradient for G; it is there for its value

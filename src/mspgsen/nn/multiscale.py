@@ -148,16 +148,20 @@ class MultiScaleDiscriminator(nn.Module):
         return score
 
     def embed(self, pyramid: Pyramid) -> torch.Tensor:
-        """The pooled features the head reads (also what feature matching compares)."""
+        """The pooled features the head reads."""
+        return self.layer_features(pyramid)[-1].sum(dim=(2, 3))
+
+    def layer_features(self, pyramid: Pyramid) -> list[torch.Tensor]:
+        """φ_i of eq. 12: the feature map at each of D's stages, from the full size down."""
         last = len(self.sizes) - 1
         h = F.leaky_relu(self.from_image[str(last)](pyramid[last]), 0.2)
-        h = self._attend(h, last)
+        layers = [self._attend(h, last)]
         for scale, block in zip(range(last - 1, -1, -1), self.down):
-            h = block(h)
+            h = block(layers[-1])
             if str(scale) in self.from_image:
                 h = h + self.from_image[str(scale)](pyramid[scale])
-            h = self._attend(h, scale)
-        return h.sum(dim=(2, 3))
+            layers.append(self._attend(h, scale))
+        return layers
 
     def _attend(self, h: torch.Tensor, scale: int) -> torch.Tensor:
         return h + self.attention(h).out if scale == self.attention_scale else h

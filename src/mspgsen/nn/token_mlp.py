@@ -66,9 +66,18 @@ class PointDiscriminator(nn.Module):
         return self.head(self.embed(x)).squeeze(1)
 
     def embed(self, x: torch.Tensor | dict[int, torch.Tensor]) -> torch.Tensor:
+        return self.layer_features(x)[-1]
+
+    def layer_features(self, x: torch.Tensor | dict[int, torch.Tensor]) -> list[torch.Tensor]:
+        """φ_i of eq. 12: the output of each hidden layer."""
         if isinstance(x, dict):  # the main critic is handed the one-scale "pyramid" of a point batch
             x = x[0]
         h = self.first(x)
         if self.diversity:
             h = minibatch_std(h)
-        return self.rest(h)
+        layers = [h]
+        for module in self.rest:
+            h = module(h)
+            if isinstance(module, nn.LeakyReLU):
+                layers.append(h)
+        return layers

@@ -72,3 +72,11 @@ def feature_matching(real_features: torch.Tensor, fake_features: torch.Tensor) -
     """L_FM (seed 001 eq. 12; Salimans et al. 2016): squared distance of the batch-mean D features
     of real and generated samples, divided by the feature count. Real features carry no gradient."""
     return (real_features.detach().float().mean(0) - fake_features.float().mean(0)).pow(2).mean()
+
+
+def layered_feature_matching(real_layers: list[torch.Tensor], fake_layers: list[torch.Tensor]) -> torch.Tensor:
+    """L_FM as seed 001's eq. 12 writes it, over D's layers:
+        L_FM = Σ_i (1/N_i)·‖φ_i(x) − φ_i(G(z))‖²,
+    φ_i the i-th layer's features (whole maps), N_i their size; x and G(z) are unpaired, so each
+    side is its batch mean (Salimans et al.'s reading), as in `feature_matching`."""
+    return torch.stack([feature_matching(real, fake) for real, fake in zip(real_layers, fake_layers)]).sum()
