@@ -16,8 +16,8 @@ from mspgsen.families import FAMILIES
 from mspgsen.nn import SelfAttention2d
 from mspgsen.nn.dema import DEMA, ExpansionPath, local_global_contrastive_loss
 from mspgsen.nn.gctdrn import GlobalEnhancement, SelectiveBranches
-from mspgsen.nn.multiscale import AuxiliaryDiscriminator, ClassEmbedding
-from mspgsen.nn.pyramid import downsample_pyramid, fade_pyramid, fade_pyramid_at, upsample
+from mspgsen.nn.multiscale import AuxiliaryDiscriminator, ClassEmbedding, middle_scale, scale_sizes
+from mspgsen.nn.pyramid import active_scale, downsample_pyramid, fade_pyramid, grown_pyramid, upsample
 from mspgsen.resolve import resolve
 from mspgsen.sampling import load_generator
 from mspgsen.training.loop import run_step
@@ -150,9 +150,15 @@ def test_each_flag_removes_its_own_parameters():
     _, off = build(IMAGE_SHAPE, afe=False)
     assert "D_aux" not in off and count(off) == total - count(full["D_aux"])
 
+    # D's small-scale readers are also where a growing D enters, so only without growth does
+    # `multiscale` off remove them (G keeps its heads at every scale while it grows, too)
     _, off = build(IMAGE_SHAPE, multiscale=False)
+    assert count(off) == total
+    _, off = build(IMAGE_SHAPE, multiscale=False, progressive=False)
     small_scale_readers = sum(count(m) for i, m in full["D"].from_image.items() if int(i) < 3)
-    assert count(off) == total - small_scale_readers
+    afe_head = str(middle_scale(scale_sizes(IMAGE_SHAPE)))  # G keeps the head AFE's critic reads
+    small_scale_heads = sum(count(m) for i, m in full["G"].to_image.items() if int(i) < 3 and i != afe_head)
+    assert count(off) == total - small_scale_readers - small_scale_heads
 
     _, off = build(IMAGE_SHAPE, conditional=False)
     condition_dim = full["G"].classes.embed.embedding_dim
@@ -198,13 +204,39 @@ def test_fade_in_blends_neighbouring_scales():
 
 
 @pytest.mark.parametrize("sizes", [[(4, 4), (8, 8), (16, 16), (32, 32)], [(3, 4), (6, 8), (12, 16)]])
-def test_the_tensor_level_fade_shows_what_the_float_level_fade_shows(sizes):
-    """G fades with its level buffer (no host sync); real images with the knob's float."""
+def test_a_growing_generator_shows_from_its_computed_scales_what_the_fade_shows(sizes):
+    """G computes only the scales up to the active one; what it shows equals the fade of a full pyramid
+    (the rule real images are shown by)."""
     pyramid = downsample_pyramid(torch.rand(2, 3, *sizes[-1]), sizes, list(range(len(sizes))))
     for level in (0.0, 0.25, 1.0, 1.5, len(sizes) - 1.5, len(sizes) - 1.0):
-        by_float, by_tensor = fade_pyramid(pyramid, sizes, level), fade_pyramid_at(pyramid, sizes, torch.tensor(level))
+        computed = {i: image for i, image in pyramid.items() if i <= active_scale(level, len(sizes))}
+        shown, faded = grown_pyramid(computed, sizes, level), fade_pyramid(pyramid, sizes, level)
         for i in pyramid:
-            torch.testing.assert_close(by_tensor[i], by_float[i], msg=lambda m: f"level {level}, scale {i}: {m}")
+            torch.testing.assert_close(shown[i], faded[i], msg=lambda m: f"level {level}, scale {i}: {m}")
+
+
+def test_growth_skips_the_scales_not_yet_reached():
+    """FLOPs of a G and a D pass at each level: stage 0 costs a fraction of the grown networks, and
+    D's features are continuous where a stage is grown into."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    family, nets = build(DataShape("images", (3, 32, 32)))
+    z, top = torch.randn(2, family.latent_dim()), len(scale_sizes(IMAGE_SHAPE)) - 1
+
+    def flops(level: float) -> int:
+        nets["G"].level.fill_(level)
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            nets["D"](nets["G"](z).pyramid, level=level)
+        return counter.get_total_flops()
+
+    costs = [flops(float(level)) for level in range(top + 1)]
+    assert costs == sorted(costs) and costs[0] < costs[-1] / 4
+    nets["D"].eval()  # spectral norm steady between the two calls
+    pyramid = downsample_pyramid(torch.rand(2, 3, 32, 32), scale_sizes(IMAGE_SHAPE), list(range(top + 1)))
+    for whole in range(1, top):
+        before, after = (nets["D"].embed(fade_pyramid(pyramid, scale_sizes(IMAGE_SHAPE), level), level)
+                         for level in (whole - 1e-6, whole + 1e-6))
+        torch.testing.assert_close(before, after, atol=1e-3, rtol=1e-3)
 
 
 def test_progressive_schedule_holds_then_fades_each_scale_in():

@@ -102,8 +102,9 @@ class MSPGSEN(Family):
             heads.add(middle_scale(sizes))
         nets = {"G": MultiScaleGenerator(shape, latent, width, head_scales=sorted(heads),
                                          num_classes=self.num_classes, gctdrn=cfg.gctdrn, dema=cfg.dema, afe=cfg.afe),
-                "D": MultiScaleDiscriminator(shape, width, multiscale=cfg.multiscale, num_classes=self.num_classes,
-                                             dema=cfg.dema, spectral_norm=d_spectral_norm)}
+                "D": MultiScaleDiscriminator(shape, width, multiscale=cfg.multiscale, progressive=cfg.progressive,
+                                             num_classes=self.num_classes, dema=cfg.dema,
+                                             spectral_norm=d_spectral_norm)}
         if cfg.afe:
             nets["D_aux"] = AuxiliaryDiscriminator(shape.channels, sizes[middle_scale(sizes)], width,
                                                    spectral_norm=d_spectral_norm)
@@ -175,8 +176,8 @@ class MSPGSEN(Family):
         with torch.no_grad():
             fake = self._generate(ctx, len(batch.x), fake_labels)
         real = self._real_pyramid(ctx, batch.x)
-        real_scores = ctx.nets["D"](_noisy(real, ctx.knobs.noise()), real_labels)
-        fake_scores = ctx.nets["D"](_noisy(fake.pyramid, ctx.knobs.noise()), fake_labels)
+        real_scores = self._critic(ctx, _noisy(real, ctx.knobs.noise()), real_labels)
+        fake_scores = self._critic(ctx, _noisy(fake.pyramid, ctx.knobs.noise()), fake_labels)
         terms = {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores)}
         if self.config.afe:
             real_aux = ctx.nets["D_aux"](self._real_middle(real, batch.x))
@@ -192,13 +193,13 @@ class MSPGSEN(Family):
         when APFL asks, L_FM (`G/fm`, eq. 12)."""
         labels = self._fake_labels(ctx.batch_size, ctx.device)
         fake = self._generate(ctx, ctx.batch_size, labels)
-        terms = {"G/adv": self.loss.generator(ctx.nets["D"](_noisy(fake.pyramid, ctx.knobs.noise()), labels))}
+        terms = {"G/adv": self.loss.generator(self._critic(ctx, _noisy(fake.pyramid, ctx.knobs.noise()), labels))}
         needs_real = ctx.knobs.weight("G/fm") > 0 or self.config.afe
         real_x = ctx.real().x if needs_real else None
         real = self._real_pyramid(ctx, real_x) if needs_real else None
         if ctx.knobs.weight("G/fm") > 0:  # eq. 12, asked for by the APFL controller
-            terms["G/fm"] = layered_feature_matching(ctx.nets["D"].layer_features(real),
-                                                     ctx.nets["D"].layer_features(fake.pyramid))
+            terms["G/fm"] = layered_feature_matching(self._critic_layers(ctx, real),
+                                                     self._critic_layers(ctx, fake.pyramid))
         if self.config.afe:
             fake_aux = ctx.nets["D_aux"](fake.middle)
             with torch.no_grad():  # the real half of L_Daux has no gradient for G; it is there for its value
@@ -219,6 +220,20 @@ class MSPGSEN(Family):
         if ctx.knobs.level is not None and self.grows():
             generator.level.fill_(ctx.knobs.level)
         return generator(ctx.latents(n), labels)
+
+    def _growth_level(self, ctx: StepContext) -> float | None:
+        """The progressive level D runs at (it skips the scales above it); None: full size."""
+        return ctx.knobs.level if self.grows() else None
+
+    def _critic(self, ctx: StepContext, pyramid: Pyramid, labels: torch.Tensor | None) -> torch.Tensor:
+        if self.shape.kind == "points":
+            return ctx.nets["D"](pyramid, labels)
+        return ctx.nets["D"](pyramid, labels, level=self._growth_level(ctx))
+
+    def _critic_layers(self, ctx: StepContext, pyramid: Pyramid) -> list[torch.Tensor]:
+        if self.shape.kind == "points":
+            return ctx.nets["D"].layer_features(pyramid)
+        return ctx.nets["D"].layer_features(pyramid, self._growth_level(ctx))
 
     def _real_pyramid(self, ctx: StepContext, images: torch.Tensor) -> Pyramid:
         if self.shape.kind == "points":

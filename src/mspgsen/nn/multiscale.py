@@ -8,6 +8,7 @@ it showed in training.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -19,7 +20,7 @@ from mspgsen.nn.conv import generator_sizes, stage_widths
 from mspgsen.nn.dema import DEMA, DemaOutput
 from mspgsen.nn.gctdrn import GCTDRNBlock, GlobalEnhancement, conv3x3_mixer
 from mspgsen.nn.layers import minibatch_std, spectral
-from mspgsen.nn.pyramid import Pyramid, fade_pyramid_at, upsample
+from mspgsen.nn.pyramid import Pyramid, active_scale, grown_pyramid, upsample
 
 CONDITION_DIM = 128  # class embedding size (DEMA's task embedding T)
 # DEMA runs in G's blocks and at one stage of D on maps of at most this many positions: its many
@@ -83,21 +84,25 @@ class MultiScaleGenerator(nn.Module):
         self.register_buffer("level", torch.tensor(float(len(self.sizes) - 1)))
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> GeneratorOutput:
+        """A growing generator (a head at every scale) runs only the scales its level has reached;
+        the level is read on the host once per call to choose them."""
         condition = self.classes(labels, len(z), z.device) if self.classes else None
         latent = z if condition is None else torch.cat([z, condition], dim=1)
         x = self.project_act(self.project(latent).view(-1, *self.base_shape))
-        pyramid, paths = {}, []
         last = len(self.sizes) - 1
-        for i, block in enumerate(self.blocks):
-            x, block_paths = block(upsample(x, self.sizes[i]), condition)
+        growing = len(self.to_image) == len(self.sizes)
+        level = float(self.level) if growing else float(last)
+        pyramid, paths = {}, []
+        for i in range(active_scale(level, len(self.sizes)) + 1):
+            x, block_paths = self.blocks[i](upsample(x, self.sizes[i]), condition)
             if block_paths is not None:
                 paths.append(block_paths)
             if i == last and self.enhance is not None:
                 x = self.enhance(x)
             if str(i) in self.to_image:
                 pyramid[i] = self.to_image[str(i)](x)
-        if len(pyramid) == len(self.sizes):  # every scale has a head: the progressive set-up
-            pyramid = fade_pyramid_at(pyramid, self.sizes, self.level)
+        if growing:
+            pyramid = grown_pyramid(pyramid, self.sizes, level)
         middle = pyramid[self.afe_scale] if self.afe_scale is not None else None
         return GeneratorOutput(pyramid, pyramid[last], middle, paths)
 
@@ -121,17 +126,23 @@ class DownBlock(nn.Module):
 
 class MultiScaleDiscriminator(nn.Module):
     """Reads the full image and, with `multiscale`, adds each smaller scale where its features reach
-    that size; a projection head (Miyato & Koyama 2018) brings in the class label."""
+    that size; a projection head (Miyato & Koyama 2018) brings in the class label.
 
-    def __init__(self, shape: DataShape, width: int, *, multiscale: bool = True, num_classes: int = 0,
-                 dema: bool = True, spectral_norm: bool = True):
+    With `progressive`, at a level below the top it enters at the active scale and skips the stages
+    above it; the stage being grown into blends its two entries by the fade fraction f (ProGAN),
+        h_{s-1} = f·Down(h_s) + (1 − f)·lrelu(FromImage_{s-1}(x_{s-1})) [+ f·FromImage_{s-1}(x_{s-1})
+    when `multiscale` adds every scale], so the features are continuous in the level at both ends."""
+
+    def __init__(self, shape: DataShape, width: int, *, multiscale: bool = True, progressive: bool = False,
+                 num_classes: int = 0, dema: bool = True, spectral_norm: bool = True):
         super().__init__()
         self.sizes = scale_sizes(shape)
         last = len(self.sizes) - 1
         widths = stage_widths(width, len(self.sizes))  # widest at the smallest scale
-        self.read_scales = list(range(len(self.sizes))) if multiscale else [last]
+        self.read_scales = list(range(len(self.sizes))) if multiscale else [last]  # added at every level
+        entries = range(len(self.sizes)) if multiscale or progressive else [last]  # where D may start
         self.from_image = nn.ModuleDict(
-            {str(i): spectral(nn.Conv2d(shape.channels, widths[i], 1), spectral_norm) for i in self.read_scales})
+            {str(i): spectral(nn.Conv2d(shape.channels, widths[i], 1), spectral_norm) for i in entries})
         self.down = nn.ModuleList(DownBlock(widths[i], widths[i - 1], self.sizes[i - 1], spectral_norm) for i in range(last, 0, -1))
         fitting = [i for i, (h, w) in enumerate(self.sizes) if h * w <= ATTENTION_MAX_POSITIONS]
         self.attention_scale = fitting[-1] if dema and fitting else None
@@ -140,25 +151,34 @@ class MultiScaleDiscriminator(nn.Module):
         self.head = spectral(nn.Linear(widths[0], 1), spectral_norm)
         self.classes = spectral(nn.Embedding(num_classes + 1, widths[0]), spectral_norm) if num_classes else None
 
-    def forward(self, pyramid: Pyramid, labels: torch.Tensor | None = None) -> torch.Tensor:
-        features = self.embed(pyramid)
+    def forward(self, pyramid: Pyramid, labels: torch.Tensor | None = None, level: float | None = None
+                ) -> torch.Tensor:
+        features = self.embed(pyramid, level)
         score = self.head(features).squeeze(1)
         if self.classes is not None and labels is not None:
             score = score + (self.classes(labels) * features).sum(dim=1)
         return score
 
-    def embed(self, pyramid: Pyramid) -> torch.Tensor:
+    def embed(self, pyramid: Pyramid, level: float | None = None) -> torch.Tensor:
         """The pooled features the head reads."""
-        return self.layer_features(pyramid)[-1].sum(dim=(2, 3))
+        return self.layer_features(pyramid, level)[-1].sum(dim=(2, 3))
 
-    def layer_features(self, pyramid: Pyramid) -> list[torch.Tensor]:
-        """φ_i of eq. 12: the feature map at each of D's stages, from the full size down."""
+    def layer_features(self, pyramid: Pyramid, level: float | None = None) -> list[torch.Tensor]:
+        """φ_i of eq. 12: the feature map at each stage D runs, from its entry scale down. `level`
+        None or at the top: the full size; below it, the active scale (progressive growth)."""
         last = len(self.sizes) - 1
-        h = F.leaky_relu(self.from_image[str(last)](pyramid[last]), 0.2)
-        layers = [self._attend(h, last)]
-        for scale, block in zip(range(last - 1, -1, -1), self.down):
-            h = block(layers[-1])
-            if str(scale) in self.from_image:
+        level = float(last) if level is None else min(float(level), float(last))
+        top = active_scale(level, len(self.sizes))
+        fading = level - math.floor(level) if level < last else 0.0
+        h = F.leaky_relu(self.from_image[str(top)](pyramid[top]), 0.2)
+        layers = [self._attend(h, top)]
+        for scale in range(top - 1, -1, -1):
+            h = self.down[last - 1 - scale](layers[-1])
+            if scale == top - 1 and fading > 0:  # the stage being grown into: blend its two entries
+                image = self.from_image[str(scale)](pyramid[scale])
+                added = fading * image if scale in self.read_scales else 0.0
+                h = fading * h + (1 - fading) * F.leaky_relu(image, 0.2) + added
+            elif scale in self.read_scales:
                 h = h + self.from_image[str(scale)](pyramid[scale])
             layers.append(self._attend(h, scale))
         return layers

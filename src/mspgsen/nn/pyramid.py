@@ -41,12 +41,18 @@ def fade_pyramid(pyramid: Pyramid, sizes: list[tuple[int, int]], level: float) -
     return faded
 
 
-def fade_pyramid_at(pyramid: Pyramid, sizes: list[tuple[int, int]], level: torch.Tensor) -> Pyramid:
-    """`fade_pyramid` with the level as a tensor (G's buffer): the same images, computed as a
-    chain of blends with weights clamp(level - i + 1, 0, 1), so the host never reads the level
-    (no sync in the step, and one compiled graph for every level)."""
-    shown = {0: pyramid[0]}
-    for i in range(1, len(sizes)):
-        weight = (level - (i - 1)).clamp(0.0, 1.0).to(pyramid[i].dtype)
-        shown[i] = torch.lerp(upsample(shown[i - 1], sizes[i]), pyramid[i], weight)
-    return {i: shown[i] for i in pyramid}
+def active_scale(level: float, scales: int) -> int:
+    """The finest scale a network runs at progressive `level`: the one fading in, or the last grown."""
+    return scales - 1 if level >= scales - 1 else max(math.ceil(level), 0)
+
+
+def grown_pyramid(computed: Pyramid, sizes: list[tuple[int, int]], level: float) -> Pyramid:
+    """Every scale as shown at `level`, from the scales a growing generator computed (those up to
+    `active_scale`): the active one faded in over the one below it, the rest its upsampled copy."""
+    top = active_scale(level, len(sizes))
+    shown = {i: computed[i] for i in range(top + 1)}
+    fraction = level - math.floor(level)
+    if top > 0 and level < len(sizes) - 1 and fraction > 0:
+        shown[top] = torch.lerp(upsample(computed[top - 1], sizes[top]), computed[top], fraction)
+    shown.update({i: upsample(shown[top], sizes[i]) for i in range(top + 1, len(sizes))})
+    return shown
