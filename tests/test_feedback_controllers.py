@@ -233,12 +233,17 @@ def test_sweep_varies_one_setting_at_a_time_and_plots_curves(tmp_path):
         experiments.sweep(["model.latent_dim"], model="dcgan", data="ring8")
 
 
-def test_mspgsen_runs_apfl_and_balance_by_default_and_each_switches_off(tmp_path):
-    """Seed 001 makes both part of the model: a default run's action log holds both; a flag drops one."""
+def test_mspgsen_runs_apfl_by_default_and_balance_by_flag(tmp_path):
+    """Seed 001 makes both part of the model: APFL acts in a default run; BALANCE (off by default until
+    it has the paper's state and reward) with model.balance=true; a flag drops either."""
     run = api.train(tiny_config(tmp_path, "mspgsen", steps=8, name="default", extra=["train.log_every=2"])).run_dir
     acted = {json.loads(line)["controller"] for line in (run / "controller.jsonl").read_text().splitlines()}
+    assert "apfl" in acted and "balance" not in acted
+    run = api.train(tiny_config(tmp_path, "mspgsen", steps=8, name="both",
+                                extra=["train.log_every=2", "model.balance=true"])).run_dir
+    acted = {json.loads(line)["controller"] for line in (run / "controller.jsonl").read_text().splitlines()}
     assert {"apfl", "balance"} <= acted
-    config = resolve([{"model": {"name": "mspgsen", "apfl": False}}])
+    config = resolve([{"model": {"name": "mspgsen", "apfl": False, "balance": True}}])
     from mspgsen.contracts import DataShape
     from mspgsen.families import FAMILIES
 
