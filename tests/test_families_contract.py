@@ -81,14 +81,16 @@ def test_same_seed_same_weights(model):
     assert torch.equal(*results)
 
 
-def test_n_critic_runs_the_critic_phase_that_many_times(monkeypatch):
-    state = make_state("wgan-gp", DataConfig(name="ring8"))
+@pytest.mark.parametrize("model, overrides, expected", [("wgan-gp", [], ["D"] * 5 + ["G"]),
+                                                       ("dcgan", ["model.g_steps=2"], ["D", "G", "G"])])
+def test_n_critic_and_g_steps_run_each_phase_that_many_times(model, overrides, expected):
+    state = make_state(model, DataConfig(name="ring8"), overrides=overrides)
     calls = []
     phases = state.family.phases()
     counted = [type(p)(p.name, p.optimizer, p.trains, lambda ctx, f=p.compute, n=p.name: calls.append(n) or f(ctx),
                        p.after_step) for p in phases]
     run_step(state, counted, context(state), "fp32")
-    assert calls == ["D"] * 5 + ["G"]
+    assert calls == expected
 
 
 def test_weight_clipping_keeps_the_critic_inside_the_box():

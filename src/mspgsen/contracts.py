@@ -226,7 +226,7 @@ class Family:
 
     def default_knobs(self) -> Knobs:
         # G/fm, feature matching, costs a D pass on real data: off until a controller (APFL) asks for it.
-        return Knobs(repeats={"D": self.config.n_critic, "G": 1}, loss_weights={"G/fm": 0.0})
+        return Knobs(repeats={"D": self.config.n_critic, "G": self.config.g_steps}, loss_weights={"G/fm": 0.0})
 
     def default_controllers(self) -> dict[str, dict[str, Any]]:
         """The controllers this family's settings need, each with the keyword arguments the family

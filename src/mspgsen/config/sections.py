@@ -26,7 +26,8 @@ class FamilyConfig:
     width: int = setting(64, low=1)  # channels of the widest-resolution conv stage (DCGAN's ngf/ndf)
     mlp_width: int = setting(128, low=1)  # hidden units of the MLP networks used on 2-D points
     mlp_depth: int = setting(3, low=1)  # hidden layers of those MLPs
-    n_critic: int = setting(1, low=1)  # discriminator steps per generator step
+    n_critic: int = setting(1, low=1)  # discriminator steps per training step
+    g_steps: int = setting(1, low=1)  # generator steps per training step (after the discriminator's)
     optim_g: OptimizerConfig = field(default_factory=OptimizerConfig)
     optim_d: OptimizerConfig = field(default_factory=OptimizerConfig)
     ema_decay: float = setting(0.999, high=1, high_open=True)  # EMA of generator weights; 0 turns it off
