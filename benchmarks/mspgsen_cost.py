@@ -5,7 +5,8 @@ of the critics, the FLOPs per image of a training step (G and D forward and back
 counted by torch's FlopCounterMode: 3x the forward of every network a step runs), and the wall
 time of a full training step (n_critic D updates and one G update, synthetic data held in memory),
 timed in interleaved windows (dcgan, mspgsen, dcgan, ...) so a drift in the machine's load hits
-both alike; then the ratios, and what a step of a growing mspgsen costs at each growth stage. Issue 19's target: MSPG-SEN's default at most 3x dcgan's per image.
+both alike; then the ratios, and what a step of a growing mspgsen costs at each growth stage.
+Issue 19's target: MSPG-SEN's default at most 3x dcgan's per image.
 
     python benchmarks/mspgsen_cost.py --threads 1 --batch-size 64
     python benchmarks/mspgsen_cost.py --set model.dema=false   # one component off (mspgsen only)
@@ -85,8 +86,9 @@ def main() -> None:
     for name, f in figures.items():
         seconds = statistics.median(f["times"])
         params = ", ".join(f"{net} {count / 1e3:.0f}k" for net, count in f["params"].items())
-        print(f"| {name} | {params} | {f['flops'] / 1e6:.0f} M | {1000 * seconds:.0f} "
-              f"(min {1000 * min(f['times']):.0f}, max {1000 * max(f['times']):.0f}) | {args.batch_size / seconds:.0f} |")
+        spread = f"min {1000 * min(f['times']):.0f}, max {1000 * max(f['times']):.0f}"
+        print(f"| {name} | {params} | {f['flops'] / 1e6:.0f} M | {1000 * seconds:.0f} ({spread}) "
+              f"| {args.batch_size / seconds:.0f} |")
     state, phases, ctx = built["mspgsen"]
     if state.knobs.level is not None:  # progressive growth: what a step costs at each stage
         grown, stages = state.knobs.level, []

@@ -88,7 +88,8 @@ def test_a_wrong_norm_or_a_key_of_another_mould_is_a_clear_error():
         resolve([{"model": "dcgan"}], ["model.d_norm=spectral"])
     with pytest.raises(UserError, match="unknown config key 'model.r1_weight'"):
         resolve([{"model": "mspgsen"}], ["model.r1_weight=1"])
-    assert FAMILIES.get("dcgan")(resolve([{"model": "dcgan"}], TINY).model, DataShape("points", (2,))).networks_spec().d_norm == "batch"
+    family = FAMILIES.get("dcgan")(resolve([{"model": "dcgan"}], TINY).model, DataShape("points", (2,)))
+    assert family.networks_spec().d_norm == "batch"
 
 
 @pytest.mark.parametrize("model,key", [("dcgan", "r1_weight"), ("wgan-gp", "gp_weight"), ("vaegan", "style_weight")])

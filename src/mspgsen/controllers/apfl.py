@@ -100,8 +100,8 @@ class APFL(Controller):
             fm_weight = max(fm_weight, cfg.late_fm)
             remaining = max(0.0, 1.0 - (fraction - cfg.late_fraction) / (1.0 - cfg.late_fraction))
             noise_boost *= remaining  # annealed to nothing by the last step
-        knobs.lr_factors[self.name] = {
-            optimizer: self.eta * step_lr * (self.d_scale if optimizer == "D" else 1.0) for optimizer in knobs.optimizers()}
+        knobs.lr_factors[self.name] = {optimizer: self.eta * step_lr * (self.d_scale if optimizer == "D" else 1.0)
+                                       for optimizer in knobs.optimizers()}
         floor = cfg.early_noise if phase == "early" else 0.0
         knobs.noise_extra[self.name] = max(noise_boost, floor - knobs.noise_std)
         knobs.loss_weights["G/fm"] = fm_weight

@@ -44,8 +44,8 @@ class LinearNoise(Controller):
 @register_controller
 class ProgressiveGrowth(Controller):
     """Grows the active scale of a multi-scale generator over the first `grow_fraction` (the
-    family's `model.grow_fraction`) of the run (of its steps, or of its time limit when that comes first). Each of the S scales gets
-    an equal period; from the second on, the first half of the period fades the new scale in
+    family's `model.grow_fraction`) of the run (of its steps, or of its time limit when that comes
+    first). Each of the S scales gets an equal period; from the second on, the first half of the period fades the new scale in
     linearly and the second half trains it at full strength."""
 
     name = "progressive-growth"

@@ -5,11 +5,12 @@ D's probability on every real sample it sees is smoothed per sample (EMA, λ = 0
 `Partition` (families/partition.py, saved in the checkpoint). Every `repartition_every` steps the
 `dyngan-partitioner` controller has it take the samples whose smoothed probability exceeds 1/(1+δ)
 (δ = 0.2): D is sure they are real, i.e. the generator does not reach them ("collapsed samples").
-If they are at least `min_flagged` of the set, they become a new partition (up to `max_partitions`). G and D are conditioned on the partition index; G is
-sampled in proportion to partition sizes. The networks are DCGAN's (MLPs on points), with a
-one-hot condition on G and a projection term on D; like the seed-002 families it takes
-`g_norm`, `d_norm`, `spectral_norm` and `r1_weight`, so the 2-D recipe of configs/demo-grid25.yaml applies. The
-training set must be finite: image sets are; for ring8 / grid25 set `data.size`.
+If they are at least `min_flagged` of the set, they become a new partition (up to
+`max_partitions`). G and D are conditioned on the partition index; G is sampled in proportion to
+partition sizes. The networks are DCGAN's (MLPs on points), with a one-hot condition on G and a
+projection term on D; like the seed-002 families it takes `g_norm`, `d_norm`, `spectral_norm` and
+`r1_weight`, so the 2-D recipe of configs/demo-grid25.yaml applies. The training set must be
+finite: image sets are; for ring8 / grid25 set `data.size`.
 """
 from __future__ import annotations
 

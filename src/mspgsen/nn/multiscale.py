@@ -143,7 +143,8 @@ class MultiScaleDiscriminator(nn.Module):
         entries = range(len(self.sizes)) if multiscale or progressive else [last]  # where D may start
         self.from_image = nn.ModuleDict(
             {str(i): spectral(nn.Conv2d(shape.channels, widths[i], 1), spectral_norm) for i in entries})
-        self.down = nn.ModuleList(DownBlock(widths[i], widths[i - 1], self.sizes[i - 1], spectral_norm) for i in range(last, 0, -1))
+        self.down = nn.ModuleList(DownBlock(widths[i], widths[i - 1], self.sizes[i - 1], spectral_norm)
+                                  for i in range(last, 0, -1))
         fitting = [i for i, (h, w) in enumerate(self.sizes) if h * w <= ATTENTION_MAX_POSITIONS]
         self.attention_scale = fitting[-1] if dema and fitting else None
         self.attention = (DEMA(widths[self.attention_scale], spectral_norm=spectral_norm, contrastive=False)
