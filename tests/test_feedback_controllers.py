@@ -3,6 +3,7 @@ tasks, both survive resume exactly, and the ablation command tabulates variants.
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -80,6 +81,33 @@ def test_apfl_learning_rate_follows_equation_8():
     assert knobs.lr("G", 1.0) == pytest.approx(0.9 ** (1 + 1 / 2 + 1 / 3))
 
 
+def test_apfl_outer_level_climbs_to_the_strength_that_pays():
+    """Quality peaks when the D-side strength is 2 and does not depend on the G side: the outer
+    level's sign hill-climbing brings the D strength there and keeps it near."""
+    from mspgsen.controllers.meta import SignHillClimb
+
+    meta = SignHillClimb(("d", "g"), period=3, lr=0.2)
+    strengths = []
+    for _ in range(600):
+        meta.observe(-(math.log(meta.strength("d")) - math.log(2.0)) ** 2)
+        strengths.append(meta.strength("d"))
+    assert all(1.4 < s < 2.9 for s in strengths[-60:]), strengths[-60:]
+    wrong = SignHillClimb(("d",), period=3, lr=0.2)  # quality falls as the strength rises
+    for _ in range(300):
+        wrong.observe(-wrong.strength("d"))
+    assert wrong.strength("d") < 0.4
+
+
+def test_apfl_acts_at_the_strength_its_outer_level_set():
+    controller, knobs = apfl(meta_every=2), run_knobs()
+    controller.meta.log_strength["d"] = math.log(2.0)
+    controller.act(500, indicators(0.95, **{"D(x)": 0.9, "D(G(z))": 0.1}), knobs)
+    assert controller.d_scale == pytest.approx(0.8 ** 2)  # d_lr_factor to the power of the strength
+    assert controller.noise_boost == pytest.approx(0.02 * 2)
+    actions = controller.act(510, indicators(0.95, **{"D(x)": 0.9, "D(G(z))": 0.1}), knobs)
+    assert {"meta_d", "meta_g"} <= set(actions)  # an outer step every second tick
+
+
 def test_feedback_controllers_compose_with_a_schedule_and_each_other_instead_of_compounding():
     config = resolve([{"train": {"steps": 1000}}])
     decay, controller, balance = CONTROLLERS.get("linear-lr-decay")(config), apfl(lr_gamma=1.0), Balance(config)
@@ -88,7 +116,7 @@ def test_feedback_controllers_compose_with_a_schedule_and_each_other_instead_of_
     for step in (400, 450, 500):
         decay.act(step, indicators(0.7), knobs)
         controller.act(step, indicators(0.7), knobs)
-        balance.apply("lr-g-up" if step == 400 else "no-op", knobs, indicators(0.7))
+        balance.apply("lr-g-up" if step == 400 else "no-op", knobs)
     assert knobs.lr("G", 1.0) == pytest.approx(0.5 * 1.25)  # schedule × balancer's one move × APFL's 1
 
 
@@ -128,25 +156,98 @@ def test_dqn_learns_to_walk_a_chain_to_its_distant_reward():
 
 
 def test_balance_actions_turn_the_documented_knobs():
-    controller = Balance(resolve([{"train": {"steps": 100}}]))
+    controller = Balance(resolve([{"train": {"steps": 100}, "model": {"ema_decay": 0.999}}]))
     knobs = run_knobs(repeats={"D": 1, "G": 1})
     controller.base_repeats = {"D": 1, "G": 1}
-    controller.apply("extra-d", knobs, indicators(0.7))
+    controller.apply("extra-d", knobs)
     assert knobs.repeats == {"D": 2, "G": 1}
-    controller.apply("extra-g", knobs, indicators(0.7))  # first gives back D's extra step
+    controller.apply("extra-g", knobs)  # first gives back D's extra step
     assert knobs.repeats == {"D": 1, "G": 1}
-    controller.apply("lr-d-down", knobs, indicators(0.7))
+    controller.apply("lr-d-down", knobs)
     assert knobs.lr("D", 1.0) == pytest.approx(1 / 1.25) and knobs.lr("G", 1.0) == 1.0
-    controller.apply("lr-g-up", knobs, indicators(0.7))
+    controller.apply("lr-g-up", knobs)
     assert knobs.lr("G", 1.0) == pytest.approx(1.25)
-    assert len(ACTIONS) == 7 and ACTIONS[0] == "no-op"
+    controller.apply("ema-slower", knobs)  # 1 − decay halved: the average spans twice the steps
+    assert knobs.ema_decay == pytest.approx(0.9995)
+    controller.apply("ema-faster", knobs)
+    controller.apply("ema-faster", knobs)
+    assert knobs.ema_decay == pytest.approx(0.998)
+    assert ACTIONS[0] == "no-op" and {"ema-slower", "ema-faster", "lr-d-down", "extra-g"} <= set(ACTIONS)
+    no_ema = Balance(resolve([{"train": {"steps": 100}, "model": {"ema_decay": 0}}]))
+    no_ema.base_repeats = {"D": 1, "G": 1}
+    no_ema.apply("ema-slower", knobs)
+    assert knobs.ema_decay is None  # a run without EMA: the action does nothing
 
 
-def test_balance_reward_peaks_at_the_target_accuracy_and_pays_for_quality():
+def test_balance_state_is_gs_output_and_ds_scores():
     controller = Balance(resolve([{"train": {"steps": 100}}]))
-    assert controller.reward(indicators(0.7)) > controller.reward(indicators(0.95))
-    controller.reward(indicators(0.7, **{"eval/high_quality": 0.2}))
-    assert controller.reward(indicators(0.7, **{"eval/high_quality": 0.6})) > 0  # quality rose
+    seen = {"G(z)/mean": 0.1, "G(z)/std": 0.5, "G(z)/diversity": 0.2, "D(x)": 0.8, "D(G(z))": 0.3,
+            "acc/real": 0.9, "acc/fake": 0.6}
+    state = controller.observe(seen)
+    assert state[:3].tolist() == pytest.approx([0.1, 0.5, 0.2])
+    assert state[3:7].tolist() == pytest.approx([math.tanh(v) for v in (0.8, 0.3, 0.9, 0.6)])
+    assert not torch.equal(state, controller.observe({**seen, "G(z)/diversity": 0.9}))
+
+
+def test_balance_reward_comes_from_d_and_peaks_at_the_target_accuracy():
+    """r = (1 − acc/fake) − 4·|ā − 0.7|: by hand, and its best accuracy is the target."""
+    controller = Balance(resolve([{"train": {"steps": 100}}]))
+    assert controller.reward({"acc/real": 0.9, "acc/fake": 0.8}) == pytest.approx(0.2 - 4 * 0.15)
+    rewards = {a: controller.reward(indicators(a)) for a in (0.5, 0.6, 0.7, 0.8, 0.95)}
+    assert max(rewards, key=rewards.get) == 0.7
+    paid = Balance(resolve([{"train": {"steps": 100, "balance": {"quality_weight": 1.0}}}]))
+    paid.reward(indicators(0.7, **{"eval/high_quality": 0.2}))
+    assert paid.reward(indicators(0.7, **{"eval/high_quality": 0.6})) > controller.reward(indicators(0.7))
+
+
+def test_balance_learns_to_weaken_a_too_strong_discriminator():
+    """A toy game: D's accuracy is 0.95 at its base lr and falls as the balancer lowers D's lr;
+    nothing else matters. After learning, the greedy balancer started afresh lowers D's lr
+    until D is near the target accuracy."""
+    def game(controller: Balance) -> dict[str, float]:
+        accuracy = min(1.0, max(0.5, 0.95 + 0.4 * math.log(controller.lr_moves["D"])))
+        return {"acc/real": accuracy, "acc/fake": accuracy, "D(x)": accuracy, "D(G(z))": 1 - accuracy}
+
+    config = resolve([{"train": {"steps": 10_000, "log_every": 1, "balance": {
+        "hidden": 32, "lr": 5e-3, "batch_size": 32, "epsilon_decay": 1500, "target_sync": 25, "gamma": 0.8}}}])
+    controller, knobs = Balance(config), run_knobs(repeats={"D": 1, "G": 1})
+    for step in range(2500):
+        if step % 40 == 0:  # episodes: the game starts again from the base learning rates
+            controller.lr_moves, controller.extra = {"G": 1.0, "D": 1.0}, {"D": 0, "G": 0}
+            controller.previous = None
+        controller.act(step, game(controller), knobs)
+    controller.lr_moves, controller.extra = {"G": 1.0, "D": 1.0}, {"D": 0, "G": 0}
+    for _ in range(12):
+        state = controller.observe(game(controller))
+        controller.apply(ACTIONS[controller.agent.act(state, explore=False)], knobs)
+    assert abs(game(controller)["acc/real"] - 0.7) < 0.08, controller.lr_moves
+
+
+def test_a_balancer_saved_with_another_state_is_a_clear_error():
+    controller = Balance(resolve([{"train": {"steps": 100}}]))
+    old = DQNAgent(10, 7, controller.cfg).state_dict()  # the state and actions of the version before
+    with pytest.raises(UserError, match="sees 10 state features and 7 actions"):
+        controller.load_state_dict({**controller.state_dict(), "agent": old})
+
+
+def test_families_report_gs_output_statistics(tmp_path):
+    from mspgsen.families.base import report_output_statistics
+
+    class Collect:
+        def __init__(self):
+            self.values = {}
+
+        def report(self, name, value):
+            self.values[name] = float(value)
+
+    ctx, real = Collect(), torch.randn(64, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    report_output_statistics(ctx, real, torch.randn(64, 3, 8, 8, generator=torch.Generator().manual_seed(1)))
+    assert ctx.values["G(z)/diversity"] == pytest.approx(1.0, abs=0.1)
+    report_output_statistics(ctx, real, real[:1].expand(64, -1, -1, -1) + 0.01 * torch.randn(64, 3, 8, 8))
+    assert ctx.values["G(z)/diversity"] < 0.05  # one sample, repeated
+    run = api.train(tiny_config(tmp_path, "dcgan", steps=4, extra=["train.log_every=2"])).run_dir
+    logged = json.loads((run / "stats.jsonl").read_text().splitlines()[-1])
+    assert {"G(z)/mean", "G(z)/std", "G(z)/diversity"} <= set(logged)
 
 
 @pytest.mark.parametrize("data", ["ring8", "images"])
@@ -215,6 +316,15 @@ def test_ablate_writes_a_table_and_a_plot(tmp_path):
         ["full", "-afe", "-apfl"]
     assert "[" in lines[4]  # a confidence interval per cell
     assert result.plot_path.stat().st_size > 0 and len(result.runs) == 6
+    assert "2 seed(s), 4 steps" in lines[0] and "| steps |" not in lines[2]
+
+
+def test_an_ablation_on_a_time_budget_reports_the_steps_each_variant_made():
+    runs = [{"variant": v, "seed": s, "steps": steps, "time_limit": 60.0, "batch_size": 8, "modes_covered": m}
+            for v, s, steps, m in [("full", 0, 100, 5), ("full", 1, 110, 6), ("-afe", 0, 200, 7), ("-afe", 1, 220, 8)]]
+    table = experiments.summarise(runs, ["full", "-afe"], baseline="full")
+    assert "| steps |" in table.splitlines()[0] and "210.00 ± 14.14" in table
+    assert experiments._length(runs) == "60 s of training each (100-220 steps)"
 
 
 def test_sweep_varies_one_setting_at_a_time_and_plots_curves(tmp_path):
@@ -233,17 +343,16 @@ def test_sweep_varies_one_setting_at_a_time_and_plots_curves(tmp_path):
         experiments.sweep(["model.latent_dim"], model="dcgan", data="ring8")
 
 
-def test_mspgsen_runs_apfl_by_default_and_balance_by_flag(tmp_path):
-    """Seed 001 makes both part of the model: APFL acts in a default run; BALANCE (off by default until
-    it has the paper's state and reward) with model.balance=true; a flag drops either."""
+def test_mspgsen_runs_apfl_and_balance_by_default_and_a_flag_drops_either(tmp_path):
+    """Seed 001 makes both part of the model: both act in a default run; a flag drops either."""
     run = api.train(tiny_config(tmp_path, "mspgsen", steps=8, name="default", extra=["train.log_every=2"])).run_dir
     acted = {json.loads(line)["controller"] for line in (run / "controller.jsonl").read_text().splitlines()}
-    assert "apfl" in acted and "balance" not in acted
-    run = api.train(tiny_config(tmp_path, "mspgsen", steps=8, name="both",
-                                extra=["train.log_every=2", "model.balance=true"])).run_dir
-    acted = {json.loads(line)["controller"] for line in (run / "controller.jsonl").read_text().splitlines()}
     assert {"apfl", "balance"} <= acted
-    config = resolve([{"model": {"name": "mspgsen", "apfl": False, "balance": True}}])
+    run = api.train(tiny_config(tmp_path, "mspgsen", steps=8, name="no-balance",
+                                extra=["train.log_every=2", "model.balance=false"])).run_dir
+    acted = {json.loads(line)["controller"] for line in (run / "controller.jsonl").read_text().splitlines()}
+    assert "apfl" in acted and "balance" not in acted
+    config = resolve([{"model": {"name": "mspgsen", "apfl": False}}])
     from mspgsen.contracts import DataShape
     from mspgsen.families import FAMILIES
 
@@ -258,3 +367,16 @@ def test_without_periodic_evaluations_the_quality_signal_is_ds_calibration():
     assert quality_signal({"D(x)": 0.6, "D(G(z))": 0.5}) > quality_signal({"D(x)": 0.9, "D(G(z))": 0.2})
     assert quality_signal({"D(x)": 0.9, "D(G(z))": 0.2}, periodic=True) is None  # waits for the evaluation
     assert quality_signal({"D(x)": 0.9, "D(G(z))": 0.2, "eval/high_quality": 0.5}) == 0.5
+
+
+def test_the_ema_follows_the_decay_a_controller_sets():
+    from mspgsen.training.ema import EMA
+
+    model = torch.nn.Linear(1, 1, bias=False)
+    torch.nn.init.zeros_(model.weight)
+    ema = EMA(model, decay=0.999)
+    torch.nn.init.ones_(model.weight)
+    ema.update(model, step=10_000)  # the configured decay
+    assert float(ema.model.weight) == pytest.approx(0.001)
+    ema.update(model, step=10_001, decay=0.5)  # Knobs.ema_decay, as BALANCE sets it
+    assert float(ema.model.weight) == pytest.approx(0.001 + 0.5 * 0.999)

@@ -82,6 +82,7 @@ class Knobs:
     noise_extra: dict[str, float] = field(default_factory=dict)  # controller → noise it adds on top
     level: float | None = None  # progressive growth: active scale + fade-in fraction; None: full size
     scales: int = 1  # how many scales `level` moves over (set by the family, read by controllers)
+    ema_decay: float | None = None  # decay of the EMA of G's weights; None: model.ema_decay (BALANCE moves it)
 
     def optimizers(self) -> list[str]:
         """The optimisers a learning-rate controller can act on (the run lists each in lr_scale)."""

@@ -139,7 +139,7 @@ def write_report(kind: str, title: str, runs: list[dict[str, Any]], variants: li
     from mspgsen.report.plots import save_ablation_plot, save_metric_curves
 
     seeds = len({r["seed"] for r in runs})
-    header = f"{title}: {seeds} seed(s), {runs[0]['steps']} steps, batch {runs[0]['batch_size']}.\n\n"
+    header = f"{title}: {seeds} seed(s), {_length(runs)}, batch {runs[0]['batch_size']}.\n\n"
     table = summarise(runs, [v.name for v in variants], baseline=baseline)
     table_path, plot_path = out / f"{kind}.md", out / f"{kind}.png"
     table_path.write_text(header + table + "\n")
@@ -152,6 +152,15 @@ def write_report(kind: str, title: str, runs: list[dict[str, Any]], variants: li
         save_ablation_plot({v.name: [scale * r[key] for r in runs if r["variant"] == v.name] for v in variants},
                            label, title, plot_path)
     return ExperimentResult(kind, header + table, table_path, plot_path, runs)
+
+
+def _length(runs: list[dict[str, Any]]) -> str:
+    """How long each run trained: its steps, or its time limit and the range of steps that made."""
+    steps = [r["steps"] for r in runs]
+    if len(set(steps)) == 1:
+        return f"{steps[0]} steps"
+    limit = runs[0].get("time_limit", 0)
+    return f"{limit:g} s of training each ({min(steps)}-{max(steps)} steps)" if limit else f"{min(steps)}-{max(steps)} steps"
 
 
 def _curves(runs: list[dict[str, Any]], key: str, scale: float) -> list[tuple[int, float]]:
@@ -217,8 +226,9 @@ def run_variant(job: dict[str, Any]) -> dict[str, Any]:
         measured = evaluate(result.run_dir, metrics=job["metrics"], features=job["features"],
                                 num_samples=job["num_samples"], device=job["device"])
     numbers = {k: float(v) for k, v in measured.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    return {"variant": job["variant"], "seed": job["seed"], "steps": config.train.steps,
-            "batch_size": config.train.batch_size, "run": str(result.run_dir), **numbers}
+    return {"variant": job["variant"], "seed": job["seed"], "steps": result.step,  # as trained (a time limit may end it)
+            "time_limit": config.train.time_limit, "batch_size": config.train.batch_size, "run": str(result.run_dir),
+            **numbers}
 
 
 def main_metric(runs: list[dict[str, Any]]) -> tuple[str, Metric]:
@@ -243,6 +253,8 @@ def summarise(runs: list[dict[str, Any]], variants: list[str], baseline: str | N
     scale, label, higher_better = main.display_scale, main.label, main.higher_is_better
     base = [scale * r[key] for r in runs if r["variant"] == baseline]
     delta_header = f" Δ {label} vs {baseline} |" if baseline else ""
+    if len({r["steps"] for r in runs}) > 1:  # a time budget: what each variant made of it is part of the result
+        columns.append(("steps", 1.0, "steps"))
     lines = ["| variant | " + " | ".join(c[2] for c in columns) + f" |{delta_header}",
              "| --- |" + " --- |" * (len(columns) + bool(baseline))]
     for variant in variants:

@@ -13,6 +13,10 @@ factor when `step_every` is set; a discriminator more accurate than `d_strong_ac
 learning rate cut and the noise raised, one less accurate than `d_weak_accuracy` gets them back;
 a generator whose loss has not fallen and whose metric has not improved for `g_stall_ticks`
 ticks gets more L_FM, which fades again once it moves. Every threshold is a `train.apfl.*` key.
+
+The meta-learning module (Fig. 3-4, controllers/meta.py) is the outer level over these rules:
+every `meta_every` ticks it moves the strength of the D-side rules (the lr cut's exponent and
+the noise step) or of the G-side rule (the L_FM step) the way that raised the quality signal.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from typing import Any
 from mspgsen.config import RunConfig, setting
 from mspgsen.contracts import Controller, Knobs, run_progress
 from mspgsen.controllers.base import quality_signal, register_controller
+from mspgsen.controllers.meta import SignHillClimb
 
 
 @dataclass
@@ -47,6 +52,8 @@ class APFLConfig:
     fm_max: float = 5.0
     fm_decay: float = setting(0.9, high=1)  # L_FM weight multiplied by this per tick once G moves again
     late_fm: float = 1.0  # L_FM floor in the late phase (feature matching as regulariser)
+    meta_every: int = setting(10, low=0)  # ticks per outer (meta-learning) step; 0: the rules keep their strength
+    meta_lr: float = setting(0.2, low=0)  # the outer step in log strength
 
 
 @register_controller
@@ -64,6 +71,7 @@ class APFL(Controller):
         self.fm_weight = 0.0
         self.stalled_ticks = 0
         self.best_quality: float | None = None
+        self.meta = SignHillClimb(("d", "g"), self.cfg.meta_every, self.cfg.meta_lr)
 
     def phase(self, fraction: float) -> str:
         """early / middle / late by the share of the run done."""
@@ -75,24 +83,27 @@ class APFL(Controller):
         self.ticks += 1
         self.eta *= cfg.lr_gamma ** (1.0 / self.ticks)
         step_lr = cfg.step_gamma ** (step // cfg.step_every) if cfg.step_every else 1.0
-        actions: dict[str, float] = {}
+        quality = quality_signal(indicators, periodic=self.config.train.eval_every > 0)
+        actions: dict[str, float] = self.meta.observe(quality) or {}  # the outer level first
+        d_strength, g_strength = self.meta.strength("d"), self.meta.strength("g")
 
         accuracy = _mean_accuracy(indicators)
+        d_factor, noise_step = cfg.d_lr_factor ** d_strength, cfg.noise_step * d_strength
         if accuracy is not None and accuracy > cfg.d_strong_accuracy:
-            self.d_scale = max(cfg.min_lr_scale, self.d_scale * cfg.d_lr_factor)
-            self.noise_boost = min(cfg.max_noise, self.noise_boost + cfg.noise_step)
+            self.d_scale = max(cfg.min_lr_scale, self.d_scale * d_factor)
+            self.noise_boost = min(cfg.max_noise, self.noise_boost + noise_step)
             actions["d_too_strong"] = 1.0
         elif accuracy is not None and accuracy < cfg.d_weak_accuracy:
-            self.d_scale = min(1.0, self.d_scale / cfg.d_lr_factor)
-            self.noise_boost = max(0.0, self.noise_boost - cfg.noise_step)
+            self.d_scale = min(1.0, self.d_scale / d_factor)
+            self.noise_boost = max(0.0, self.noise_boost - noise_step)
 
-        if self._generator_moves(indicators):
+        if self._generator_moves(indicators, quality):
             self.stalled_ticks = 0
             self.fm_weight *= cfg.fm_decay
         else:
             self.stalled_ticks += 1
             if self.stalled_ticks >= cfg.g_stall_ticks:
-                self.fm_weight = min(cfg.fm_max, self.fm_weight + cfg.fm_step)
+                self.fm_weight = min(cfg.fm_max, self.fm_weight + cfg.fm_step * g_strength)
                 actions["g_stalled"] = 1.0
 
         fm_weight, noise_boost = self.fm_weight, self.noise_boost
@@ -108,9 +119,8 @@ class APFL(Controller):
         return {**actions, "phase": {"early": 0.0, "middle": 1.0, "late": 2.0}[phase], "lr_factor": self.eta * step_lr,
                 "d_lr_scale": self.d_scale, "noise_added": knobs.noise_extra[self.name], "fm_weight": fm_weight}
 
-    def _generator_moves(self, indicators: dict[str, float]) -> bool:
+    def _generator_moves(self, indicators: dict[str, float], quality: float | None) -> bool:
         falling = indicators.get("trend/G/adv", 0.0) < 0
-        quality = quality_signal(indicators, periodic=self.config.train.eval_every > 0)
         improved = quality is not None and (self.best_quality is None or quality > self.best_quality)
         if improved:
             self.best_quality = quality
@@ -119,11 +129,13 @@ class APFL(Controller):
     def state_dict(self) -> dict[str, Any]:
         return {"ticks": self.ticks, "eta": self.eta, "d_scale": self.d_scale, "noise_boost": self.noise_boost,
                 "fm_weight": self.fm_weight, "stalled_ticks": self.stalled_ticks,
-                "best_quality": self.best_quality}
+                "best_quality": self.best_quality, "meta": self.meta.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for key in ("ticks", "eta", "d_scale", "noise_boost", "fm_weight", "stalled_ticks", "best_quality"):
             setattr(self, key, state[key])
+        if "meta" in state:  # absent in runs from before the outer level
+            self.meta.load_state_dict(state["meta"])
 
 
 def _mean_accuracy(indicators: dict[str, float]) -> float | None:

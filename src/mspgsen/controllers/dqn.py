@@ -72,8 +72,9 @@ class DQNAgent:
         progress = min(1.0, self.decisions / max(cfg.epsilon_decay, 1))
         return cfg.epsilon_start + progress * (cfg.epsilon_end - cfg.epsilon_start)
 
-    def act(self, state: torch.Tensor, explore: bool = True) -> int:
-        epsilon = self.epsilon()
+    def act(self, state: torch.Tensor, explore: bool = True, epsilon: float | None = None) -> int:
+        """ε-greedy; `epsilon` overrides the agent's own schedule (a caller that paces it by run progress)."""
+        epsilon = self.epsilon() if epsilon is None else epsilon
         self.decisions += explore
         if explore and float(torch.rand((), generator=self.generator)) < epsilon:
             return int(torch.randint(self.num_actions, (), generator=self.generator))

@@ -107,7 +107,7 @@ class AdversarialFamily(Family):
             fake = ctx.nets["G"](ctx.latents(len(real)))
         real_in, fake_in = _with_noise(real, ctx.knobs.noise()), _with_noise(fake, ctx.knobs.noise())
         real_scores, fake_scores = ctx.nets["D"](real_in), ctx.nets["D"](fake_in)
-        terms = {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores)}
+        terms = {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores, samples=(real, fake))}
         if self.gp_weight():
             terms["D/gp"] = gradient_penalty(ctx.nets["D"], real_in, fake_in, self.config.pack)
         if self.config.r1_weight:

@@ -110,7 +110,8 @@ class DynGAN(AdversarialFamily):
             fake = ctx.nets["G"](ctx.latents(len(batch.x)), fake_labels)
         real_scores, fake_scores = ctx.nets["D"](batch.x, real_labels), ctx.nets["D"](fake, fake_labels)
         partition.observe(batch.index, torch.sigmoid(real_scores.detach().float()))  # the collapse detector's input
-        terms = {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores)}
+        terms = {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores,
+                                                 samples=(batch.x, fake))}
         if self.config.r1_weight:
             terms["D/r1"] = r1_penalty(lambda x: ctx.nets["D"](x, real_labels), batch.x)
         return terms

@@ -3,9 +3,8 @@ DEMA attention, a D that reads every scale, AFE's auxiliary critic, a conditiona
 paper's training settings (AdamW, EMA 0.9999, a linear instance-noise schedule, 10% label dropout).
 
 Each component is one config flag (`dema`, `gctdrn`, `afe`, `multiscale`, `progressive`,
-`conditional`, and the controllers the paper makes part of the model, `apfl` (on by default) and
-`balance` (off until it has the paper's state and reward: docs/benchmarks.md)), so an ablation is
-one `--set` each. The adversarial loss is the paper's
+`conditional`, and the controllers the paper makes part of the model, `apfl` and `balance`), so
+an ablation is one `--set` each. The adversarial loss is the paper's
 non-saturating one (eq. 10-11, 17); AFE's terms are the sums of eq. 18-20 (eq. 18 repaired: its
 first term on real images at the scale D_aux reads), each logged by name; L_LGCL (eq. 7) joins
 G's loss.
@@ -52,9 +51,7 @@ class MSPGSENConfig(FamilyConfig):
     progressive: bool = True  # images: grow the active scale with a linear fade-in (controller "progressive-growth")
     conditional: bool = True  # use class labels where the data has them (projection D)
     apfl: bool = True  # the adaptive feedback loop (controller "apfl", settings under train.apfl)
-    # the DQN balancer (controller "balance", settings under train.balance); off by default until it
-    # has the paper's state and reward: today's costs modes (ring8, 500 steps: 4/8 with it, 8/8 without)
-    balance: bool = False
+    balance: bool = True  # the DQN balancer (controller "balance", settings under train.balance)
     aux_weight: float = 0.5  # λ_aux of eq. 20
     contrastive_weight: float = 0.1  # weight of L_LGCL in G's loss
     contrastive_temperature: float = setting(0.1, low_open=True)  # τ of eq. 7
@@ -181,7 +178,8 @@ class MSPGSEN(Family):
         real = self._real_pyramid(ctx, batch.x)
         real_scores = self._critic(ctx, _noisy(real, ctx.knobs.noise()), real_labels)
         fake_scores = self._critic(ctx, _noisy(fake.pyramid, ctx.knobs.noise()), fake_labels)
-        terms = {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores)}
+        terms = {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores,
+                                                 samples=(batch.x, fake.final))}
         if self.config.afe:
             real_aux = ctx.nets["D_aux"](self._real_middle(real, batch.x))
             terms["D/aux"] = self.loss.discriminator(real_aux, ctx.nets["D_aux"](fake.middle))

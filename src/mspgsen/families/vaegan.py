@@ -105,7 +105,8 @@ class VAEGAN(Family):
             sampled = ctx.nets["G"](ctx.latents(len(real)))
         real_scores = ctx.nets["D"](real)
         fake_scores = ctx.nets["D"](torch.cat([reconstructed, sampled]))
-        return {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores, shown_fake=fake_scores[len(real):])}
+        return {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores, shown_fake=fake_scores[len(real):],
+                                                 samples=(real, sampled))}
 
     def generator_terms(self, ctx: StepContext) -> Terms:
         nets, real = ctx.nets, ctx.real().x

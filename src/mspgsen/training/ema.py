@@ -15,8 +15,9 @@ class EMA:
         self.model = copy.deepcopy(model).eval().requires_grad_(False)
 
     @torch.no_grad()
-    def update(self, model: nn.Module, step: int) -> None:
-        decay = min(self.decay, (1 + step) / (EMA_WARMUP + step))
+    def update(self, model: nn.Module, step: int, decay: float | None = None) -> None:
+        """`decay`: this step's, where a controller moved it (Knobs.ema_decay); else the configured one."""
+        decay = min(self.decay if decay is None else decay, (1 + step) / (EMA_WARMUP + step))
         ema_params = list(self.model.parameters())
         torch._foreach_lerp_(ema_params, [p.detach() for p in model.parameters()], 1.0 - decay)
         for ema_buffer, buffer in zip(self.model.buffers(), model.buffers()):

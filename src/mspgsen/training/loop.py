@@ -40,7 +40,7 @@ def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: Run
             run_step(state, phases, ctx, state.precision)
             state.step += 1
             if state.ema:
-                state.ema.update(generator, state.step)
+                state.ema.update(generator, state.step, state.knobs.ema_decay)
             logger.advance()
             last = state.step == train.steps or out_of_time
             if last and state.step < train.steps:
