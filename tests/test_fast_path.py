@@ -56,3 +56,38 @@ def test_where_compile_is_unavailable_the_run_says_so_and_trains_eagerly(tmp_pat
 def test_an_unknown_compile_mode_is_a_clear_error(tmp_path):
     with pytest.raises(UserError, match="train.compile"):
         tiny_config(tmp_path, "dcgan", extra=["train.compile=fastest"])
+
+
+@pytest.mark.parametrize("family", ["mspgsen", "sagan", "sagan-wgangp", "vaegan", "dcgan"])
+def test_no_spectral_normed_layer_runs_twice_in_one_forward(family):
+    """torch.compile fails on a spectral-normed layer called more than once per network call (its
+    power iteration updates u and v in place, under autograd): each such layer runs at most once
+    per call of the network that holds it, in every phase."""
+    from torch.nn.utils import parametrize
+
+    from mspgsen.data.images import ImageTensorSource
+    from mspgsen.families import FAMILIES
+    from mspgsen.resolve import resolve
+    from mspgsen.training.state import TrainingState
+
+    config = resolve([{"model": family}], ["train.batch_size=4"])
+    source = ImageTensorSource("tiny", torch.randint(0, 256, (16, 3, 16, 16), dtype=torch.uint8))
+    model = FAMILIES.get(family)(config.model, source.shape)
+    state = TrainingState(model, config, torch.device("cpu"), source.stream(4, 0, torch.device("cpu")))
+    if state.knobs.level is not None:
+        state.knobs.level = float(state.knobs.scales - 1)  # fully grown: every layer runs
+    network_calls, layer_calls, owner = {}, {}, {}
+    for net_name, net in state.nets.items():
+        net.register_forward_hook(lambda *_, key=net_name: network_calls.update({key: network_calls.get(key, 0) + 1}))
+        for name, module in net.named_modules():
+            if parametrize.is_parametrized(module):
+                owner[f"{net_name}.{name}"] = net_name
+                module.register_forward_hook(
+                    lambda *_, key=f"{net_name}.{name}": layer_calls.update({key: layer_calls.get(key, 0) + 1}))
+    ctx = state.step_context()
+    for phase in model.phases():
+        network_calls.clear(), layer_calls.clear()
+        phase.compute(ctx)
+        for layer, calls in layer_calls.items():
+            assert calls <= network_calls[owner[layer]], f"{phase.name}: {layer} ran {calls}x in " \
+                                                         f"{network_calls[owner[layer]]} call(s) of its network"

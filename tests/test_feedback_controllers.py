@@ -136,6 +136,15 @@ def test_dqn_learns_a_contextual_bandit():
     assert greedy == best
 
 
+def test_an_untrained_balancer_chooses_the_no_op():
+    """Before it has learned anything the greedy choice is the no-op, whatever the state: a short run
+    (fewer ticks than a replay minibatch) is not pushed one way every tick by a random network."""
+    controller = Balance(resolve([{"train": {"steps": 100}}]))
+    for seed in range(5):
+        state = torch.randn(len(controller.observe({})), generator=torch.Generator().manual_seed(seed))
+        assert ACTIONS[controller.agent.act(state, explore=False)] == "no-op"
+
+
 def test_dqn_learns_to_walk_a_chain_to_its_distant_reward():
     """Five states in a row; only reaching the right end pays. Q-learning must bootstrap the value back."""
     config = BalanceConfig(hidden=32, lr=5e-3, gamma=0.9, batch_size=32, epsilon_decay=1500, target_sync=25)

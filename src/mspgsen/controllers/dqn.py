@@ -61,6 +61,10 @@ class DQNAgent:
             self.q = nn.Sequential(nn.Linear(state_dim, config.hidden), nn.ReLU(),
                                    nn.Linear(config.hidden, config.hidden), nn.ReLU(),
                                    nn.Linear(config.hidden, num_actions))
+            # Q ≡ 0 until it learns: an untrained agent's greedy choice is then action 0 (the no-op
+            # for the balancer), not whatever a random network ranks first, pushed every tick
+            nn.init.zeros_(self.q[-1].weight)
+            nn.init.zeros_(self.q[-1].bias)
         self.target = copy.deepcopy(self.q).requires_grad_(False)
         self.optimizer = torch.optim.Adam(self.q.parameters(), lr=config.lr)
         self.memory = ReplayMemory(config.replay_size, state_dim)

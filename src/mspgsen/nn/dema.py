@@ -60,10 +60,14 @@ class FocusPath(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         choice = self.window_choice(x)
-        outputs, h = [], self.project(x)
-        for i, widen in enumerate(self.widen):
+        heads, h = [], self.project(x)
+        for widen in self.widen:
             h = widen(h)
-            outputs.append(choice[:, i:i + 1] * h * torch.sigmoid(self.gate(h)))
+            heads.append(h)
+        # the shared gate runs once over the heads stacked along the batch: a spectral-normed layer
+        # called several times in one forward breaks torch.compile (its power iteration mutates u, v)
+        gates = torch.sigmoid(self.gate(torch.cat(heads, dim=0))).chunk(len(heads), dim=0)
+        outputs = [choice[:, i:i + 1] * head * gate for i, (head, gate) in enumerate(zip(heads, gates))]
         return self.fuse(torch.cat(outputs, dim=1))
 
     def window_choice(self, x: torch.Tensor) -> torch.Tensor:
