@@ -2,6 +2,8 @@
 conditional sampler follows partition sizes, and `mspgsen diagnose` runs on any trained run."""
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -74,7 +76,61 @@ def test_partitions_grow_from_collapsed_samples_only_when_there_are_enough():
     part.seen[:] = True
     part.scores[:] = 0.5
     part.scores[:5] = 0.95  # 0.5%: below min_flagged
-    assert "split" not in controller.act(200, {}, Knobs()) and part.count == 2
+    assert controller.act(200, {}, Knobs())["split"] == 0.0 and part.count == 2
+
+
+def test_the_full_pass_flags_exactly_the_mode_the_generator_never_makes():
+    """A hand-built G that never produces grid mode 12; D trained against it; the family's full
+    pass over the training set must flag (nearly) exactly the samples of that mode."""
+    from mspgsen.contracts import StepContext
+    from mspgsen.data.images import ShuffledStream
+    from mspgsen.metrics.modes2d import nearest_modes
+    from mspgsen.nn.conditional import ProjectionDiscriminator
+
+    missing = 12
+    critic = trained_discriminator(GaussianMixture("all but one", GRID.centers[[m for m in range(25) if m != missing]],
+                                                   0.05))
+    config = resolve([{"model": {"name": "dyngan"}}])
+    family = FAMILIES.get("dyngan")(config.model, DataShape("points", (2,), samples=5000))
+    points = GRID.sample(5000, torch.Generator().manual_seed(3))
+    nets = {"D": ProjectionDiscriminator(critic, 30, critic.head.in_features)}  # zero embedding: D itself
+    ctx = StepContext(nets, Knobs(), ShuffledStream(points, None, 64, 0, torch.device("cpu")), 2, 64,
+                      torch.device("cpu"), None)
+    features, modes = family.score_training_set(ctx)
+    assert modes is None  # these points came without their modes
+    flagged, in_mode = family.partition.flagged(), nearest_modes(points, GRID.centers) == missing
+    assert flagged[in_mode].float().mean() > 0.95  # the missed mode's samples: found
+    assert flagged[~in_mode].float().mean() < 0.01  # the others: left alone
+    assert features.shape == (5000, critic.head.in_features)
+    family.partition.min_flagged = 0.01
+    assert family.partition.split(features)["split"] == 1.0
+    assert (family.partition.labels[in_mode] == 1).float().mean() > 0.95
+
+
+def test_each_source_partition_splits_on_its_own_flagged_samples_then_kmeans_refines():
+    """Four clusters in feature space; partitions 0 (clusters A, B) and 1 (C, D). B and D are flagged:
+    each source gives its own new partition (2 and 3). One sample of cluster A was labelled into
+    partition 1 by hand: k-means on the features moves it back with its cluster, and a new sample
+    is assigned by its nearest centroid."""
+    from mspgsen.families.partition import Partition
+
+    generator = torch.Generator().manual_seed(0)
+    centers = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
+    cluster = torch.arange(4).repeat_interleave(50)
+    features = centers[cluster] + 0.3 * torch.randn(200, 2, generator=generator)
+    part = Partition(200, delta=0.2, min_flagged=0.05, max_partitions=10, score_ema=0.1)
+    part.labels = torch.where(cluster < 2, 0, 1)
+    part.labels[0] = 1  # a sample of cluster A in the wrong source partition
+    part.count = 2
+    scores = torch.where((cluster == 1) | (cluster == 3), 0.95, 0.5)
+    part.record_scores(scores)
+    actions = part.split(features)
+    assert actions["split"] == 2.0 and part.count == 4
+    assert (part.labels[cluster == 1] == 2).all() and (part.labels[cluster == 3] == 3).all()
+    assert (part.labels[cluster == 0] == 0).all()  # the stray sample went back to its cluster's partition
+    assert (part.labels[cluster == 2] == 1).all()
+    assert actions["kmeans_moved"] == pytest.approx(1 / 200)
+    assert part.assign(torch.tensor([[9.5, 0.5], [0.2, 9.8]])).tolist() == [2, 1]
 
 
 def test_partitions_stop_at_the_cap():
@@ -123,6 +179,13 @@ def test_dyngan_trains_splits_and_resumes_exactly(tmp_path):
               if "dyngan-partitioner" in line]
     assert splits and '"split": 1.0' in splits[0]  # with δ=10 nearly every sample counts as missed
     assert a["family.partition.labels"].max() >= 1  # the partition is saved with the run
+    timeline = json.loads((straight.run_dir / "partitions.json").read_text())
+    assert [entry["step"] for entry in timeline] == [4, 8, 12] and timeline[0]["split"] == 1.0
+    untimed = [[{k: v for k, v in e.items() if k != "full_pass_seconds"} for e in json.loads(
+        (run / "partitions.json").read_text())] for run in (straight.run_dir, resumed.run_dir)]
+    assert untimed[0] == untimed[1]  # the resumed run's timeline is the straight one's
+    assert all(sum(entry["sizes"]) == 512 for entry in timeline) and "modes" in timeline[0]
+    assert "full_pass_seconds" in timeline[0] and (straight.run_dir / "partitions.png").stat().st_size > 0
 
 
 def test_diagnose_reports_missed_samples_of_any_run(tmp_path, capsys):

@@ -91,3 +91,21 @@ def test_no_spectral_normed_layer_runs_twice_in_one_forward(family):
         for layer, calls in layer_calls.items():
             assert calls <= network_calls[owner[layer]], f"{phase.name}: {layer} ran {calls}x in " \
                                                          f"{network_calls[owner[layer]]} call(s) of its network"
+
+
+def test_mspgsen_compiles_its_generator_and_leaves_its_critics_eager(tmp_path):
+    """Its spectral-normed critics fail in a compiled backward (power-iteration vectors mutated
+    between the real and the fake pass): the fast path must leave them eager."""
+    from mspgsen.data.images import ImageTensorSource
+    from mspgsen.families import FAMILIES
+    from mspgsen.resolve import resolve
+    from mspgsen.training.state import TrainingState
+
+    if fast.compile_unavailable(torch.device("cpu")):
+        pytest.skip("torch.compile cannot run on this machine")
+    config = resolve([{"model": "mspgsen"}], ["train.batch_size=4", "train.compile=default"])
+    source = ImageTensorSource("tiny", torch.randint(0, 256, (16, 3, 16, 16), dtype=torch.uint8))
+    model = FAMILIES.get("mspgsen")(config.model, source.shape)
+    state = TrainingState(model, config, torch.device("cpu"), source.stream(4, 0, torch.device("cpu")))
+    compiled = {name for name, net in state.nets.items() if net._compiled_call_impl is not None}
+    assert compiled == {"G"} and "D, D_aux eager" in state.fast_path[-1]

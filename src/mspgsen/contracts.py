@@ -197,6 +197,7 @@ class Family:
     single_process_only: ClassVar[str | None] = None
     # what `mspgsen ablate` turns off one at a time by default: boolean model flags and controller names
     ablation_components: ClassVar[tuple[str, ...]] = ()
+    eager_networks: ClassVar[tuple[str, ...]] = ()  # networks torch.compile leaves alone (the family says why)
 
     def __init__(self, config: FamilyConfig, shape: DataShape):
         self.config, self.shape = config, shape
@@ -241,6 +242,10 @@ class Family:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         pass
+
+    def timelines(self) -> dict[str, list[dict[str, Any]]]:
+        """Named histories of that state (DynGAN: `partitions`), written to RUN/<name>.json and drawn."""
+        return {}
 
     def sample_conditions(self, n: int, rng: torch.Generator, generator: nn.Module | None = None
                           ) -> torch.Tensor | None:

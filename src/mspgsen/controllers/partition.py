@@ -1,5 +1,6 @@
-"""DynGAN's partitioner: every `model.repartition_every` steps it asks the family's partition to
-give the samples the generator does not reach a partition of their own (families/partition.py).
+"""DynGAN's partitioner: every `model.repartition_every` steps it asks the family to find the
+samples the generator does not reach and give them partitions of their own (families/dyngan.py,
+families/partition.py).
 
 The family hands it the split (`DynGAN.default_controllers`); named in the config of another
 family, it has nothing to split and does nothing.
@@ -17,7 +18,7 @@ from mspgsen.controllers.base import register_controller
 class Partitioner(Controller):
     name = "dyngan-partitioner"
 
-    def __init__(self, config: RunConfig, split: Callable[[], dict[str, float]] | None = None, every: int = 3000):
+    def __init__(self, config: RunConfig, split: Callable[[int], dict[str, float]] | None = None, every: int = 3000):
         super().__init__(config)
         self.split, self.every = split, every
         self.last_split_check = 0
@@ -26,7 +27,7 @@ class Partitioner(Controller):
         if self.split is None or step // self.every == self.last_split_check // self.every:
             return {}
         self.last_split_check = step
-        return self.split()
+        return self.split(step)
 
     def state_dict(self) -> dict[str, Any]:
         return {"last_split_check": self.last_split_check}

@@ -1,7 +1,7 @@
 """Image data held in memory as uint8, streamed in seeded, resumable shuffled epochs."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 
@@ -77,6 +77,14 @@ class ShuffledStream:
         pixels = self.images[index].to(self.device, non_blocking=True)
         labels = None if self.labels is None else self.labels[index].to(self.device, non_blocking=True)
         return Batch(self.to_float(pixels), labels, index.to(self.device, non_blocking=True))
+
+    def in_order(self, batch_size: int) -> Iterator[Batch]:
+        """The whole set once, in index order (a full pass); the stream's own position is untouched."""
+        for start in range(0, len(self.images), batch_size):
+            index = torch.arange(start, min(start + batch_size, len(self.images)), device=self.images.device)
+            pixels = self.images[index].to(self.device, non_blocking=True)
+            labels = None if self.labels is None else self.labels[index].to(self.device, non_blocking=True)
+            yield Batch(self.to_float(pixels), labels, index.to(self.device))
 
     def state_dict(self) -> dict[str, Any]:
         return {"epoch": self.epoch, "position": self.position}

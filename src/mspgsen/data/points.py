@@ -36,18 +36,25 @@ class GaussianMixture:
         self.centers = centers
         self.std = std
         self.shape = DataShape("points", (centers.shape[1],), samples=size)
-        self.fixed = self.sample(size, torch.Generator().manual_seed(FIXED_SET_SEED)) if size else None
+        self.fixed, self.fixed_modes = (self.sample_with_modes(size, torch.Generator().manual_seed(FIXED_SET_SEED))
+                                        if size else (None, None))
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.sample_with_modes(n, generator)[0]
+
+    def sample_with_modes(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """n points and the index of the Gaussian each came from."""
         which = torch.randint(len(self.centers), (n,), generator=generator)
         noise = torch.randn(n, self.centers.shape[1], generator=generator)
-        return self.centers[which] + self.std * noise
+        return self.centers[which] + self.std * noise, which
 
     def stream(self, batch_size: int, seed: int, device: torch.device) -> "MixtureStream | ShuffledStream":
         if self.fixed is not None:
             if batch_size > len(self.fixed):
                 raise UserError(f"data.size {len(self.fixed)} is smaller than the batch size {batch_size}.")
-            return ShuffledStream(self.fixed, None, batch_size, seed, device)
+            # the mode of each point rides along as its label (for bookkeeping such as DynGAN's
+            # timeline; the shape declares no classes, so no model conditions on it)
+            return ShuffledStream(self.fixed, self.fixed_modes, batch_size, seed, device)
         return MixtureStream(self, batch_size, seed, device)
 
     def describe(self) -> str:

@@ -1,12 +1,13 @@
 """DynGAN (seed 004) as DESIGN.md reads it: a conditional GAN over a growing partition of the
 training set.
 
-D's probability on every real sample it sees is smoothed per sample (EMA, λ = 0.1) in the family's
-`Partition` (families/partition.py, saved in the checkpoint). Every `repartition_every` steps the
-`dyngan-partitioner` controller has it take the samples whose smoothed probability exceeds 1/(1+δ)
-(δ = 0.2): D is sure they are real, i.e. the generator does not reach them ("collapsed samples").
-If they are at least `min_flagged` of the set, they become a new partition (up to
-`max_partitions`). G and D are conditioned on the partition index; G is sampled in proportion to
+Every `repartition_every` steps the `dyngan-partitioner` controller has the family score the whole
+training set with D (a full pass in eval mode, batched; `model.detector=ema` keeps the older
+per-sample EMA of the probabilities seen in training batches instead) and split its `Partition`
+(families/partition.py, saved in the checkpoint): in each source partition, the samples whose
+probability exceeds 1/(1+δ) (δ = 0.2: D is sure they are real, so the generator does not reach
+them) become a partition of their own when they are at least `min_flagged` of the set (up to
+`max_partitions`); score-weighted k-means on D's penultimate features then refines the partitions. G and D are conditioned on the partition index; G is sampled in proportion to
 partition sizes. The networks are DCGAN's (MLPs on points), with a one-hot condition on G and a
 projection term on D; like the seed-002 families it takes `g_norm`, `d_norm`, `spectral_norm` and
 `r1_weight`, so the 2-D recipe of configs/demo-grid25.yaml applies. The training set must be
@@ -14,8 +15,9 @@ finite: image sets are; for ring8 / grid25 set `data.size`.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -31,6 +33,8 @@ from mspgsen.nn import NetSpec
 from mspgsen.nn.conditional import OneHotConditionalGenerator, ProjectionDiscriminator
 from mspgsen.objectives import NonSaturating, r1_penalty
 
+FULL_PASS_BATCH = 500
+
 @dataclass
 class DynGANConfig(AdversarialConfig):
     name: str = "dyngan"
@@ -41,6 +45,9 @@ class DynGANConfig(AdversarialConfig):
     # a sample is collapsed when its smoothed probability exceeds 1/(1+δ) (metrics/collapse.py)
     delta: float = setting(DEFAULT_DELTA, low_open=True)
     min_flagged: float = setting(0.01, high=1)  # a new partition needs at least this share of the training set
+    # how collapsed samples are found: a full pass over the training set (the authors'), or the EMA
+    # of D's probabilities on the samples of training batches
+    detector: Literal["full-pass", "ema"] = "full-pass"
 
 
 @register_family
@@ -58,6 +65,7 @@ class DynGAN(AdversarialFamily):
         super().__init__(config, shape)
         self.partition = Partition(shape.samples, config.delta, config.min_flagged, config.max_partitions,
                                    config.score_ema)
+        self._context: StepContext | None = None
 
     def check_shape(self, shape: DataShape) -> None:
         super().check_shape(shape)
@@ -77,10 +85,48 @@ class DynGAN(AdversarialFamily):
                 "D": ProjectionDiscriminator(d, partitions, d.head.in_features)}
 
     def default_controllers(self) -> dict[str, dict[str, Any]]:
-        return {"dyngan-partitioner": {"split": self.partition.split_collapsed, "every": self.config.repartition_every}}
+        return {"dyngan-partitioner": {"split": self.repartition, "every": self.config.repartition_every}}
+
+    def repartition(self, step: int = 0) -> dict[str, float]:
+        """Detect (full pass or EMA), split per source partition, refine; one timeline entry."""
+        began, features, modes = time.perf_counter(), None, None
+        if self.config.detector == "full-pass" and self._context is not None:
+            features, modes = self.score_training_set(self._context)
+        actions = self.partition.split(features)
+        if features is not None:
+            actions["full_pass_seconds"] = time.perf_counter() - began
+        entry = {"step": step, "sizes": self.partition.sizes()[:self.partition.count].tolist(), **actions}
+        if modes is not None:  # labelled data: which modes (grid25's Gaussians, Stacked MNIST's triples) each holds
+            entry["modes"] = self.partition.modes_held(modes)
+        self.partition.history.append(entry)
+        return actions
+
+    @torch.no_grad()
+    def score_training_set(self, ctx: StepContext) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D's probability on every training sample under its own partition (recorded in the
+        partition); returns D's penultimate features (spatially averaged) and the data's labels
+        where it has them, in index order."""
+        discriminator, partition = ctx.nets["D"], self.partition.to(ctx.device)
+        was_training = discriminator.training
+        discriminator.eval()
+        probabilities, features, labels = [], [], []
+        try:
+            for batch in ctx.stream.in_order(FULL_PASS_BATCH):
+                score, feature = discriminator.score_and_features(batch.x, partition.labels[batch.index])
+                probabilities.append(torch.sigmoid(score.float()))
+                features.append(feature.float().flatten(2).mean(dim=2) if feature.dim() > 2 else feature.float())
+                if batch.y is not None:
+                    labels.append(batch.y)
+        finally:
+            discriminator.train(was_training)
+        partition.record_scores(torch.cat(probabilities))
+        return torch.cat(features), torch.cat(labels) if labels else None
 
     def state_dict(self) -> dict[str, Any]:
         return {"partition": self.partition.state_dict()}
+
+    def timelines(self) -> dict[str, list[dict[str, Any]]]:
+        return {"partitions": self.partition.history}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if "partition" in state:
@@ -102,6 +148,7 @@ class DynGAN(AdversarialFamily):
         return [Phase("D", "D", ("D",), self.discriminator_terms), Phase("G", "G", ("G",), self.generator_terms)]
 
     def discriminator_terms(self, ctx: StepContext) -> Terms:
+        self._context = ctx  # what a repartition's full pass scores the training set with
         batch = ctx.real()
         partition = self.partition.to(ctx.device)
         real_labels = partition.labels[batch.index]
@@ -109,7 +156,8 @@ class DynGAN(AdversarialFamily):
         with torch.no_grad():
             fake = ctx.nets["G"](ctx.latents(len(batch.x)), fake_labels)
         real_scores, fake_scores = ctx.nets["D"](batch.x, real_labels), ctx.nets["D"](fake, fake_labels)
-        partition.observe(batch.index, torch.sigmoid(real_scores.detach().float()))  # the collapse detector's input
+        if self.config.detector == "ema":
+            partition.observe(batch.index, torch.sigmoid(real_scores.detach().float()))
         terms = {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores,
                                                  samples=(batch.x, fake))}
         if self.config.r1_weight:

@@ -73,6 +73,9 @@ class MSPGSEN(Family):
     Config = MSPGSENConfig
     loss = NonSaturating()
     ablation_components = ("dema", "gctdrn", "afe", "apfl", "balance")
+    # Compiled, the spectral-normed critics fail in backward (torch 2.13: a power-iteration vector of
+    # a from-image conv "modified by an inplace operation" between the real and the fake pass)
+    eager_networks = ("D", "D_aux")
 
     def __init__(self, config: MSPGSENConfig, shape: DataShape):
         super().__init__(config, shape)

@@ -39,8 +39,15 @@ class ProjectionDiscriminator(nn.Module):
         return self.base.head_input(x)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        features = self.features(x)
+        return self.score_and_features(x, labels)[0]
+
+    def score_and_features(self, x: torch.Tensor, labels: torch.Tensor | None = None
+                           ) -> tuple[torch.Tensor, torch.Tensor]:
+        """D's score and its last feature map (or hidden layer), before the head flattens it:
+        what DynGAN's partitions are refined on."""
+        last = self.base.features(x)
+        features = self.base.head_input_of(last)
         score = self.base.head(features).squeeze(1)
         if labels is not None:
             score = score + (self.embed(labels) * features).sum(dim=1)
-        return score
+        return score, last

@@ -102,7 +102,9 @@ class ConvDiscriminator(nn.Module):
     def head_input(self, x: torch.Tensor) -> torch.Tensor:
         """What the head reads: the last feature map, with the batch's spread as one more channel
         when `minibatch_std` is on, flattened."""
-        h = self.features(x)
+        return self.head_input_of(self.features(x))
+
+    def head_input_of(self, h: torch.Tensor) -> torch.Tensor:
         return (minibatch_std(h) if self.minibatch_std else h).flatten(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -44,7 +44,9 @@ class MLPDiscriminator(nn.Module):
 
     def head_input(self, x: torch.Tensor) -> torch.Tensor:
         """The last hidden layer, with the batch's spread as one more feature when `minibatch_std` is on."""
-        h = self.features(x)
+        return self.head_input_of(self.features(x))
+
+    def head_input_of(self, h: torch.Tensor) -> torch.Tensor:
         return minibatch_std(h) if self.minibatch_std else h
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

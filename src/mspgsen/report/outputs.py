@@ -11,7 +11,7 @@ from mspgsen.config import RunConfig
 from mspgsen.data.base import DataSource
 from mspgsen.evaluation.points import PointEvaluator
 from mspgsen.metrics.stacked_mnist import PROTOCOL_SAMPLES as STACKED_SAMPLES
-from mspgsen.report.plots import save_image_grid, save_scatter, save_training_curves
+from mspgsen.report.plots import save_image_grid, save_partition_timeline, save_scatter, save_training_curves
 from mspgsen.sampling import draw
 from mspgsen.training.rundir import RunDir
 from mspgsen.training.state import TrainingState
@@ -50,6 +50,10 @@ def finish_run(state: TrainingState, run: RunDir, source: DataSource, config: Ru
     if run.stats.is_file():
         save_training_curves(run.stats, run.path / "training_curves.png", run.metrics_log,
                              f"{state.family.name} on {source.name}, steps 0-{state.step}")
+    for name, rows in state.family.timelines().items():  # family-owned histories (DynGAN's partitions)
+        (run.path / f"{name}.json").write_text(json.dumps(rows, indent=1))
+        if name == "partitions":
+            save_partition_timeline(rows, run.path / "partitions.png", f"{state.family.name} on {source.name}")
     if not hasattr(source, "centers"):
         write_preview(state, run, source, run.path / "samples.png")
         return record_image_metrics(state, run, config) if config.train.final_eval_n else None

@@ -150,3 +150,37 @@ def save_metric_curves(curves: dict[str, list[tuple[int, float]]], label: str, t
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def save_partition_timeline(history: list[dict], path: Path, title: str = "") -> None:
+    """DynGAN's partitions over training: their sizes at each repartition (stacked), and with
+    labelled data how many of the data's modes each holds (at least half of a mode's samples)."""
+    if not history:
+        return
+    plt = _pyplot()
+    with_modes = "modes" in history[-1]
+    figure, axes = plt.subplots(1, 1 + with_modes, figsize=(5.5 * (1 + with_modes), 3.8), squeeze=False)
+    steps = [entry["step"] for entry in history]
+    count = max(len(entry["sizes"]) for entry in history)
+    bottom = [0.0] * len(history)
+    for p in range(count):
+        sizes = [entry["sizes"][p] if p < len(entry["sizes"]) else 0.0 for entry in history]
+        axes[0][0].bar(range(len(history)), sizes, bottom=bottom, label=f"partition {p}")
+        bottom = [b + s for b, s in zip(bottom, sizes)]
+    axes[0][0].set_title("partition sizes at each repartition")
+    axes[0][0].set_ylabel("training samples")
+    if with_modes:
+        for p in range(count):
+            held = [len(entry["modes"][p]) if "modes" in entry and p < len(entry["modes"]) else 0 for entry in history]
+            axes[0][1].plot(range(len(history)), held, marker="o", label=f"partition {p}")
+        axes[0][1].set_title("modes each partition holds (≥ half their samples)")
+        axes[0][1].set_ylabel("modes")
+    for axis in axes[0]:
+        axis.set_xticks(range(len(history)), [str(s) for s in steps], rotation=45, fontsize=7)
+        axis.set_xlabel("step")
+        axis.legend(fontsize=6, ncol=2)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
