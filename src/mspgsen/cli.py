@@ -127,6 +127,18 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument("--device", default="cpu")
     diagnose.set_defaults(handler=_diagnose)
 
+    repair = commands.add_parser("repair", help="continue a run as a DynGAN over the partitions its generator "
+                                                "misses (a new run folder)")
+    repair.add_argument("--run", required=True, help="the run to repair (a dcgan, wgan, wgan-gp, sagan or "
+                        "sagan-wgangp run with its checkpoint)")
+    repair.add_argument("--steps", type=int, help="steps of the repaired run (default: the base run's)")
+    repair.add_argument("--time-limit", type=float, help="seconds of training (default: the base run's)")
+    repair.add_argument("--out", help="folder of the repaired run (default: the next numbered one)")
+    repair.add_argument("--data-root")
+    repair.add_argument("--device")
+    repair.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config for the repaired run")
+    repair.set_defaults(handler=_repair)
+
     listing = commands.add_parser("list", help="show models, data sets and their defaults")
     listing.set_defaults(handler=_list)
     return parser
@@ -222,6 +234,20 @@ def _diagnose(args: argparse.Namespace) -> int:
         print(f"note: {report['note']}")
     if report["figure"]:
         print(f"figure: {report['figure']}")
+    return 0
+
+
+def _repair(args: argparse.Namespace) -> int:
+    from mspgsen import api
+
+    result = api.repair(args.run, steps=args.steps, time_limit=args.time_limit, out=args.out,
+                        data_root=args.data_root, device=args.device, overrides=args.set)
+    if not result.completed:
+        print(f"stopped at step {result.step}; continue with: mspgsen train --resume --out {result.run_dir}")
+        return 0
+    print(f"repaired run: {result.run_dir} (from {args.run})")
+    if result.metrics:
+        print(metrics_line(result.metrics))
     return 0
 
 

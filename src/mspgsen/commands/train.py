@@ -11,7 +11,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -63,16 +63,19 @@ def configure(config_file: str | Path | None = None, overrides: list[str] = (), 
     return resolve(sources, [*flag_overrides, *overrides])
 
 
-def train(config: RunConfig, resume: bool = False) -> TrainResult:
-    """Train `config`; with `resume`, continue the run in `config.train.out` exactly where it stopped."""
+def train(config: RunConfig, resume: bool = False, start: Callable[[TrainingState], None] | None = None
+          ) -> TrainResult:
+    """Train `config`; with `resume`, continue the run in `config.train.out` exactly where it stopped.
+    `start` prepares a new run's state before its first step (`mspgsen repair` loads another run's weights)."""
     world, device_name = join_world(config.train.device)  # torchrun: this process's rank and GPU
     try:
-        return _train(config, resume, world, resolve_device(device_name))
+        return _train(config, resume, world, resolve_device(device_name), start)
     finally:
         world.leave()
 
 
-def _train(config: RunConfig, resume: bool, world: World, device: torch.device) -> TrainResult:
+def _train(config: RunConfig, resume: bool, world: World, device: torch.device,
+           start: Callable[[TrainingState], None] | None = None) -> TrainResult:
     family_class = FAMILIES.get(config.model.name)
     source = load_data(config.data)
     family = family_class(config.model, source.shape)
@@ -100,14 +103,14 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device) 
     try:
         if world.is_main:
             run.remove_stale_partials()  # a killed writer's; never a live one's, which would hold the lock
-        return _train_in(run, config, resume, world, device, family, source, evaluator, controllers)
+        return _train_in(run, config, resume, world, device, family, source, evaluator, controllers, start)
     finally:
         if lock:
             lock.release()
 
 
 def _train_in(run: RunDir, config: RunConfig, resume: bool, world: World, device: torch.device, family, source,
-              evaluator, controllers) -> TrainResult:
+              evaluator, controllers, start: Callable[[TrainingState], None] | None = None) -> TrainResult:
     """Train in the run folder this process holds the lock of."""
     precision, machine = settle_machine(family, config, device)
     seed_everything(config.train.seed)
@@ -121,6 +124,8 @@ def _train_in(run: RunDir, config: RunConfig, resume: bool, world: World, device
         save_yaml(config, run.config, notes=[choice for choice in machine])
     if evaluator:
         evaluator.run = run
+    if start and not resume:
+        start(state)
     if resume:
         resume_run(state, run)
         if state.step >= config.train.steps:

@@ -44,14 +44,15 @@ class AdversarialFamily(Family):
     def clip_value(self) -> float:
         return getattr(self.config, "clip_value", 0.0)
 
-    def networks_spec(self) -> NetSpec:
-        """The family's NetSpec with the norm layers and spectral norm the config chose in place of the paper's."""
+    def networks_spec(self, paper: NetSpec | None = None) -> NetSpec:
+        """The family's NetSpec (or `paper`) with the norm layers and spectral norm the config chose
+        in place of the paper's."""
         cfg = self.config
         chosen = {side: getattr(cfg, side) for side in ("g_norm", "d_norm") if getattr(cfg, side) != "family"}
         if cfg.spectral_norm != "family":
             chosen.update(g_spectral_norm=cfg.spectral_norm in ("both", "g"),
                           d_spectral_norm=cfg.spectral_norm in ("both", "d"))
-        return dataclasses.replace(self.net_spec, bias=cfg.bias, minibatch_std=cfg.minibatch_std, **chosen)
+        return dataclasses.replace(paper or self.net_spec, bias=cfg.bias, minibatch_std=cfg.minibatch_std, **chosen)
 
     def check_batch(self, batch_size: int) -> None:
         pack = self.config.pack

@@ -26,7 +26,7 @@ from mspgsen.config import setting
 from mspgsen.contracts import DataShape, Phase, StepContext, Terms
 from mspgsen.errors import UserError
 from mspgsen.families.adversarial import AdversarialConfig, AdversarialFamily
-from mspgsen.families.base import discriminator_loss, register_family
+from mspgsen.families.base import FAMILIES, discriminator_loss, register_family
 from mspgsen.families.partition import Partition
 from mspgsen.metrics.collapse import DEFAULT_DELTA
 from mspgsen.nn import NetSpec
@@ -48,6 +48,10 @@ class DynGANConfig(AdversarialConfig):
     # how collapsed samples are found: a full pass over the training set (the authors'), or the EMA
     # of D's probabilities on the samples of training batches
     detector: Literal["full-pass", "ema"] = "full-pass"
+    # set by `mspgsen repair`: the family whose networks (its NetSpec) this run's G and D are, and the
+    # run whose weights they started from
+    base_model: str | None = None
+    repaired_from: str | None = None
 
 
 @register_family
@@ -78,6 +82,16 @@ class DynGAN(AdversarialFamily):
             raise UserError("dyngan's projection D scores each sample against its own partition label, so it "
                             "cannot judge packs of samples; leave model.pack at 1.")
 
+    def networks_spec(self) -> NetSpec:
+        """DynGAN's own NetSpec, or for a repaired run its base family's (so its weights fit)."""
+        if not self.config.base_model:
+            return super().networks_spec()
+        base = FAMILIES.get(self.config.base_model)
+        if not issubclass(base, AdversarialFamily) or issubclass(base, DynGAN):
+            raise UserError(f"model.base_model {self.config.base_model!r}: a repaired run's networks must be those of "
+                            "a one-G, one-D family (dcgan, wgan, wgan-gp, sagan, sagan-wgangp).")
+        return super().networks_spec(base.net_spec)
+
     def build_networks(self) -> dict[str, nn.Module]:
         partitions = self.config.max_partitions
         g, d = self.plain_networks(self.latent_dim() + partitions)  # z and a one-hot partition
@@ -87,8 +101,10 @@ class DynGAN(AdversarialFamily):
     def default_controllers(self) -> dict[str, dict[str, Any]]:
         return {"dyngan-partitioner": {"split": self.repartition, "every": self.config.repartition_every}}
 
-    def repartition(self, step: int = 0) -> dict[str, float]:
-        """Detect (full pass or EMA), split per source partition, refine; one timeline entry."""
+    def repartition(self, step: int = 0, ctx: StepContext | None = None) -> dict[str, float]:
+        """Detect (full pass or EMA), split per source partition, refine; one timeline entry.
+        `ctx`: the networks and data to score with (default: those of the last D phase)."""
+        self._context = ctx or self._context
         began, features, modes = time.perf_counter(), None, None
         if self.config.detector == "full-pass" and self._context is not None:
             features, modes = self.score_training_set(self._context)

@@ -1,0 +1,69 @@
+"""`mspgsen repair`: the repaired run starts as exactly the base model, says where it came from, and
+refuses what it cannot condition with a clear message."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from mspgsen import api
+from mspgsen.cli import main
+from mspgsen.commands.repair import repaired_config, start_from
+from mspgsen.data import load_data
+from mspgsen.errors import UserError
+from mspgsen.families import FAMILIES
+from mspgsen.sampling import load_networks
+from mspgsen.training.rundir import existing_run_dir
+from mspgsen.training.state import TrainingState
+
+from conftest import tiny_config
+
+GRID = ["data.size=600", "model.mlp_width=32"]
+
+
+@pytest.mark.parametrize("base_model", ["dcgan", "wgan-gp"])
+def test_the_repaired_networks_start_as_the_base_runs(tmp_path, base_model):
+    """Before its first step the repaired G gives the base G's samples for every partition label,
+    and the repaired D the base D's scores: the new inputs and the projection start at zero."""
+    base_run = api.train(tiny_config(tmp_path, base_model, steps=6, data="grid25", extra=GRID)).run_dir
+    base = load_networks(existing_run_dir(base_run, need_checkpoint=True))
+    config = repaired_config(base, base_run, 2, None, str(tmp_path / "fixed"), None, "cpu", [])
+    source = load_data(config.data)
+    family = FAMILIES.get("dyngan")(config.model, source.shape)
+    state = TrainingState(family, config, torch.device("cpu"), source.stream(16, 0, torch.device("cpu")))
+    start_from(state, base)
+    generator, discriminator = state.nets["G"].eval(), state.nets["D"].eval()
+    z = torch.randn(64, family.latent_dim(), generator=torch.Generator().manual_seed(0))
+    labels = torch.randint(config.model.max_partitions, (64,), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = base.nets["G"](z)
+        torch.testing.assert_close(generator(z, labels), expected, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(state.ema.model.eval()(z, labels), expected, rtol=1e-5, atol=1e-6)
+        x = source.stream(64, 0, torch.device("cpu")).next().x
+        torch.testing.assert_close(discriminator(x, labels), base.nets["D"](x), rtol=1e-5, atol=1e-6)
+    assert family.partition.history and family.partition.history[0]["step"] == 0  # the first partitions
+
+
+def test_repair_trains_a_new_run_that_says_where_it_came_from(tmp_path, capsys):
+    base_run = api.train(tiny_config(tmp_path, "dcgan", steps=4, data="grid25", extra=GRID)).run_dir
+    out = tmp_path / "fixed"
+    assert main(["repair", "--run", str(base_run), "--steps", "6", "--out", str(out),
+                 "--set", "model.repartition_every=3", "--set", "train.log_every=3"]) == 0
+    assert f"repaired run: {out}" in capsys.readouterr().out
+    saved = (out / "config.yaml").read_text()
+    assert "name: dyngan" in saved and "base_model: dcgan" in saved and str(base_run.resolve()) in saved
+    timeline = json.loads((out / "partitions.json").read_text())
+    assert [entry["step"] for entry in timeline] == [0, 3, 6]
+    resumed = api.train(api.configure(base_run=out, out=str(out), steps=8), resume=True)  # resumes as any run
+    assert resumed.step == 8
+
+
+def test_repair_says_which_runs_it_cannot_condition(tmp_path):
+    vae = api.train(tiny_config(tmp_path, "vaegan", steps=2, name="vae")).run_dir
+    with pytest.raises(UserError, match="one-G, one-D runs"):
+        api.repair(vae, steps=2)
+    dyn = api.train(tiny_config(tmp_path, "dyngan", steps=2, name="dyn", data="grid25", extra=GRID)).run_dir
+    with pytest.raises(UserError, match="partition themselves"):
+        api.repair(dyn, steps=2)
+    assert main(["repair", "--run", str(tmp_path / "nowhere")]) == 2
