@@ -14,7 +14,6 @@ DynGAN run partitions itself already (train it longer with `--resume`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
