@@ -12,8 +12,9 @@ from mspgsen.commands.evaluate import evaluate
 from mspgsen.commands.experiments import ablate, sweep
 from mspgsen.commands.reconstruct import interpolation_grid, reconstruct
 from mspgsen.commands.repair import repair
+from mspgsen.commands.report import report
 from mspgsen.commands.sample import sample
 from mspgsen.commands.train import FLAG_KEYS, RESUMABLE_KEYS, TrainResult, configure, train
 
 __all__ = ["FLAG_KEYS", "RESUMABLE_KEYS", "TrainResult", "ablate", "configure", "datasets", "diagnose", "evaluate",
-           "interpolation_grid", "models", "reconstruct", "repair", "sample", "sweep", "train", "train_classifier"]
+           "interpolation_grid", "models", "reconstruct", "repair", "report", "sample", "sweep", "train", "train_classifier"]

@@ -139,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     repair.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config for the repaired run")
     repair.set_defaults(handler=_repair)
 
+    page = commands.add_parser("report", help="one self-contained HTML page for a run, or a comparison of runs")
+    page.add_argument("runs", nargs="+", metavar="RUN", help="run folders (runs that differ only in their seed "
+                      "are averaged in the comparison table)")
+    page.add_argument("--out", default="report.html", help="the page to write (default report.html)")
+    page.add_argument("--title")
+    page.set_defaults(handler=_report)
+
     listing = commands.add_parser("list", help="show models, data sets and their defaults")
     listing.set_defaults(handler=_list)
     return parser
@@ -179,6 +186,8 @@ def _train(args: argparse.Namespace) -> int:
     print(f"run folder: {result.run_dir}")
     if result.metrics:
         print(metrics_line(result.metrics))
+    if config.train.report:
+        print(f"report: {result.run_dir / 'report.html'} (open it in a browser)")
     return 0
 
 
@@ -234,6 +243,13 @@ def _diagnose(args: argparse.Namespace) -> int:
         print(f"note: {report['note']}")
     if report["figure"]:
         print(f"figure: {report['figure']}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from mspgsen import api
+
+    print(f"wrote {api.report(args.runs, out=args.out, title=args.title)}")
     return 0
 
 

@@ -151,6 +151,12 @@ def write_report(kind: str, title: str, runs: list[dict[str, Any]], variants: li
     else:
         save_ablation_plot({v.name: [scale * r[key] for r in runs if r["variant"] == v.name] for v in variants},
                            label, title, plot_path)
+    from mspgsen.report.page import write_page
+    from mspgsen.report.run_record import read_run
+
+    records = [read_run(r["run"]) for r in runs]
+    write_page(records, out / f"{kind}.html", title, {Path(r["run"]): r["variant"] for r in runs},
+               intro=header.strip())
     return ExperimentResult(kind, header + table, table_path, plot_path, runs)
 
 

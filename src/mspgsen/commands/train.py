@@ -20,7 +20,7 @@ from mspgsen.controllers import build_controllers
 from mspgsen.data import load_data
 from mspgsen.errors import UserError
 from mspgsen.families import FAMILIES
-from mspgsen.report.outputs import finish_run, write_preview
+from mspgsen.report.outputs import finish_run, write_preview, write_report_page
 from mspgsen.report.periodic import PeriodicEvaluator
 from mspgsen.resolve import resolve, run_config_keys
 from mspgsen.training.checkpoint import free_space_problem, state_bytes
@@ -153,6 +153,8 @@ def _train_in(run: RunDir, config: RunConfig, resume: bool, world: World, device
     if completed and world.is_main:
         trained_for, began = state.progress.elapsed(), time.perf_counter()
         metrics = finish_run(state, run, source, config)
+        if config.train.report:
+            write_report_page(run)
         print(f"trained {state.step} steps in {trained_for:.0f}s; final samples, figures and metrics "
               f"{time.perf_counter() - began:.1f}s more (outside any time limit)", flush=True)
     return TrainResult(run.path, state.step, completed, metrics)

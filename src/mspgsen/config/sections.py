@@ -74,6 +74,7 @@ class TrainConfig:
     sample_every: int = setting(500, low=1, resumable=True)  # steps between sample grids / scatter plots
     checkpoint_every: int = setting(1000, low=1, resumable=True)  # steps between resume checkpoints
     eval_samples: int = setting(2500, low=1, resumable=True)  # samples for the 2-D mode metrics at the end of a run
+    report: bool = setting(False, resumable=True)  # write RUN/report.html at the end (`mspgsen report RUN`)
     # images: samples for the classifier-feature FID at the end of a run (Stacked MNIST's modes: 26,000); 0: none
     final_eval_n: int = setting(10_000, resumable=True)
     # steps between evaluations during training (metrics.jsonl, best.safetensors); 0: none

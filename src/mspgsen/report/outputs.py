@@ -65,6 +65,16 @@ def finish_run(state: TrainingState, run: RunDir, source: DataSource, config: Ru
     return metrics
 
 
+def write_report_page(run: RunDir) -> Path:
+    """RUN/report.html: the run on one page (report/page.py)."""
+    from mspgsen.report.page import write_page
+    from mspgsen.report.run_record import read_run
+
+    record = read_run(run.path)
+    title = f"{record.family} on {record.data.get('name', '?')}: {run.path.name}"
+    return write_page([record], run.path / "report.html", title)
+
+
 def record_image_metrics(state: TrainingState, run: RunDir, config: RunConfig) -> dict[str, Any]:
     """Classifier-feature FID (and Stacked MNIST's modes) of the finished generator where a classifier
     for the data is on disk; otherwise the note that says how to get them."""
