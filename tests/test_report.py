@@ -71,8 +71,10 @@ def test_a_2d_run_page_holds_every_section_and_its_numbers(tmp_path):
     page = Page((run / "report.html").read_text())
     assert [s["class"] for s in page.sections if s["class"] in RUN_SECTIONS] == list(RUN_SECTIONS)
     assert page.section("samples")["images"] >= 3  # previews at steps 4 and 8, and the final scatter
-    for name in ("losses", "discriminator", "knobs"):
+    for name in ("losses", "discriminator"):
         assert page.section(name)["images"] == 1, name
+    acted = {json.loads(line)["controller"] for line in (run / "controller.jsonl").read_text().splitlines()}
+    assert page.section("knobs")["images"] == 1 + len(acted)  # the learning rates, then each controller's knobs
     final = json.loads((run / "metrics.json").read_text())["modes2d"]
     metrics = page.section("metrics")["text"]
     assert "Protocol: 25 Gaussians" in metrics and "PacGAN4 (PacGAN, Table 2)" in metrics  # anchors, same protocol

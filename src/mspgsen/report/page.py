@@ -137,12 +137,22 @@ def _knobs(record: RunRecord) -> str:
                          color=f"C{(i + len(names)) % 10}")
         axes.legend(fontsize=7)
 
-    counts = {}
+    counts: dict[str, int] = {}
     for action in record.actions:
         counts[action["controller"]] = counts.get(action["controller"], 0) + 1
     listed = "".join(f"<li>{_e(k)}: acted at {v} tick(s)</li>" for k, v in counts.items())
+    knobs = "".join(_figure(lambda axes, name=name: _controller_values(axes, record.actions, name),
+                            f"what {name} set, tick by tick") for name in counts)
     return _figure(draw, "learning rates, with each controller's actions marked on the step axis") + \
-        (f"<ul>{listed}</ul>" if listed else "<p>no controller acted</p>")
+        (f"<ul>{listed}</ul>" if listed else "<p>no controller acted</p>") + knobs
+
+
+def _controller_values(axes, actions: list[dict[str, Any]], name: str) -> None:
+    """One controller's numeric outputs over steps (its knob settings, rewards, phases)."""
+    rows = [a for a in actions if a["controller"] == name]
+    keys = sorted({k for row in rows for k, v in row.items() if k not in ("step", "controller")
+                   and isinstance(v, (int, float))})
+    _curves(axes, rows, keys, name)
 
 
 def _metrics(record: RunRecord) -> str:
