@@ -1,9 +1,12 @@
 """Mode coverage on ring8 and grid25: every family, several seeds, one fixed step budget.
 
 Prints a markdown table (mean ± std over seeds of modes covered, % high-quality samples and
-KL) for docs/benchmarks.md. Runs execute in parallel worker processes, one thread each.
+KL) for docs/benchmarks.md. Runs execute in parallel worker processes, one thread each. With
+periodic evaluations (`--set train.eval_every=N`) a second table gives the same figures over
+training, read from each run's metrics.jsonl.
 
     python benchmarks/modes2d.py --steps 4000 --seeds 3
+    python benchmarks/modes2d.py --families dcgan,dyngan --datasets ring8 --set data.radius=2 --set train.eval_every=1000
 """
 from __future__ import annotations
 
@@ -57,6 +60,33 @@ def summarise(results: list[dict], families: list[str], datasets: list[str]) -> 
     return "\n".join(lines)
 
 
+def over_training(results: list[dict], families: list[str], datasets: list[str]) -> str:
+    """modes / high-quality % / KL (means over seeds) at each periodic evaluation, one row per step."""
+    lines = []
+    for dataset in datasets:
+        curves: dict[str, dict[int, list[dict]]] = {}
+        for family in families:
+            for r in (r for r in results if r["family"] == family and r["dataset"] == dataset):
+                path = Path(r["out"]) / "metrics.jsonl"
+                for row in map(json.loads, path.read_text().splitlines() if path.is_file() else []):
+                    curves.setdefault(family, {}).setdefault(int(row["step"]), []).append(row)
+        if not curves:
+            continue
+        shown = [f for f in families if f in curves]
+        lines += [f"\n{dataset}: modes / high-quality % / KL at each evaluation (means over seeds)\n",
+                  "| step | " + " | ".join(shown) + " |", "| --- |" + " --- |" * len(shown)]
+        for step in sorted({s for f in shown for s in curves[f]}):
+            cells = []
+            for family in shown:
+                rows = curves[family].get(step, [])
+                kl = [r["kl"] for r in rows if math.isfinite(r["kl"])]
+                cells.append(f"{statistics.mean(r['modes_covered'] for r in rows):.1f} / "
+                             f"{statistics.mean(100 * r['high_quality'] for r in rows):.1f} / "
+                             f"{statistics.mean(kl) if kl else float('inf'):.2f}" if rows else "")
+            lines.append(f"| {step} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _pm(values: list[float], digits: int) -> str:
     """mean ± std; a seed with no high-quality sample has KL = ∞ and is counted apart."""
     finite = [v for v in values if math.isfinite(v)]
@@ -73,6 +103,7 @@ def main() -> None:
     if args.summarise:
         results = [json.loads(line) for line in Path(args.summarise).read_text().splitlines()]
         print(summarise(results, families, datasets))
+        print(over_training(results, families, datasets))
         return
     root = Path(args.out) / time.strftime("%Y%m%d-%H%M%S")
     jobs = [{"family": f, "dataset": d, "seed": s, "steps": args.steps, "batch_size": args.batch_size,
@@ -83,6 +114,7 @@ def main() -> None:
     (root / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in results))
     print(f"\n{args.steps} steps, batch {args.batch_size}, {args.seeds} seeds; runs in {root}\n")
     print(summarise(results, families, datasets))
+    print(over_training(results, families, datasets))
 
 
 if __name__ == "__main__":
