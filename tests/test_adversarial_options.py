@@ -158,3 +158,16 @@ def test_a_batch_of_broken_packs_or_a_packed_dyngan_is_a_clear_error(tmp_path):
     with pytest.raises(UserError, match="dyngan's projection D .* cannot judge packs"):
         api.train(tiny_config(tmp_path, model="dyngan", name="dyn", extra=["model.pack=2", "data.size=512"]))
     assert not (tmp_path / "run").exists()  # refused before the run folder was made
+
+
+def test_d_width_shrinks_d_alone():
+    """VEEGAN's collapsing Stacked MNIST baseline: D at a quarter of G's width."""
+    shape = DataShape("images", (3, 28, 28))
+    config = resolve([{"model": {"name": "dcgan", "width": 64}}])
+    nets = FAMILIES.get("dcgan")(config.model, shape).build_networks()
+    small = FAMILIES.get("dcgan")(resolve([{"model": {"name": "dcgan", "width": 64, "d_width": 16}}]).model,
+                                  shape).build_networks()
+    count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
+    assert count(small["G"]) == count(nets["G"])
+    assert count(small["D"]) < count(nets["D"]) / 8  # conv weights scale with the width squared
+    assert small["D"](torch.zeros(2, 3, 28, 28)).shape == (2,)

@@ -30,7 +30,7 @@ from mspgsen.training.state import TrainingState
 
 # what the repaired run keeps of the base run's model config (the rest is DynGAN's own)
 KEPT_MODEL_KEYS = ("latent_dim", "width", "mlp_width", "mlp_depth", "n_critic", "g_steps", "optim_g", "optim_d",
-                   "ema_decay", "g_norm", "d_norm", "spectral_norm", "bias", "minibatch_std", "r1_weight")
+                   "ema_decay", "g_norm", "d_norm", "spectral_norm", "bias", "minibatch_std", "r1_weight", "d_width")
 
 
 def repair(run_dir: str | Path, steps: int | None = None, time_limit: float | None = None,

@@ -32,6 +32,9 @@ class AdversarialConfig(FamilyConfig):
     bias: bool = True  # biases in the conv layers; false gives pytorch/examples' DCGAN layout exactly
     pack: int = setting(1, low=1)  # PacGAN: D judges this many samples at once (1: one, as published)
     minibatch_std: bool = False  # D's head also reads the batch's feature spread (Karras et al. 2018)
+    # D's conv width where it differs from G's (model.width); a small D is VEEGAN's and PacGAN's
+    # deliberately collapsing Stacked MNIST baseline (a quarter of G's width)
+    d_width: int | None = setting(None, low=1)
 
 
 class AdversarialFamily(Family):
@@ -86,7 +89,7 @@ class AdversarialFamily(Family):
         if shape.kind == "points":
             discriminator = MLPDiscriminator(shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec)
         else:
-            discriminator = ConvDiscriminator(shape, cfg.width, spec)
+            discriminator = ConvDiscriminator(shape, cfg.d_width or cfg.width, spec)
         return PackedDiscriminator(discriminator, cfg.pack) if cfg.pack > 1 else discriminator
 
     def default_knobs(self) -> Knobs:
