@@ -103,8 +103,8 @@ def _summary(record: RunRecord) -> str:
 def _samples(record: RunRecord) -> str:
     shown = record.previews
     if len(shown) > MAX_PREVIEWS:
-        step = (len(shown) - 1) / (MAX_PREVIEWS - 1)
-        shown = [shown[round(i * step)] for i in range(MAX_PREVIEWS)]
+        stride = (len(shown) - 1) / (MAX_PREVIEWS - 1)
+        shown = [shown[round(i * stride)] for i in range(MAX_PREVIEWS)]
     figures = [_image(path, f"step {step}") for step, path in shown]
     final = record.path / "samples.png"
     if final.is_file():
