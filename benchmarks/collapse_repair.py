@@ -1,0 +1,109 @@
+"""Stacked MNIST: repair a deliberately collapsing run, against continuing it and against DynGAN.
+
+The baseline is VEEGAN's small-discriminator DCGAN (D at a quarter of G's width, `model.d_width`),
+trained for `--budget` seconds. Then, for the same further budget each:
+- `continued`: the baseline resumed (`mspgsen train --resume`, its time limit doubled);
+- `repaired`: `mspgsen repair` of the baseline (a partition-conditioned DynGAN from its weights);
+and, from scratch for twice the budget, `dyngan` with the baseline's networks (`model.d_width` too).
+Every run is read on the Stacked MNIST protocol (26,000 samples, the MNIST classifier): modes,
+KL, confident share and classifier FID; a table of mean ± std over seeds. One thread per run,
+`--jobs` runs at a time.
+
+    python benchmarks/collapse_repair.py --data-root ../shared/data --budget 600 --seeds 3 --jobs 2
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+BASELINE = ["model.d_width=16", "model.width=64", "train.controllers=[linear-lr-decay]", "model.ema_decay=0.999",
+            "train.log_every=100", "train.sample_every=100000", "train.checkpoint_every=2000",
+            "train.final_eval_n=26000", "train.progress=false", "train.threads=1"]
+COLUMNS = (("stacked_modes", "modes", 1), ("stacked_kl", "KL", 1), ("stacked_confident", "confident %", 100),
+           ("stacked_fid[classifier:mnist]", "classifier FID", 1))
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-root", required=True)
+    parser.add_argument("--budget", type=float, default=600, help="seconds of training of the baseline")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--out", default="runs/collapse-repair")
+    parser.add_argument("--set", action="append", default=[], help="config overrides for every run")
+    return parser.parse_args()
+
+
+def baseline(job: dict) -> dict:
+    from mspgsen import api
+
+    config = api.configure(model="dcgan", data="stacked-mnist", data_root=job["data_root"], seed=job["seed"],
+                           steps=10**9, out=job["out"], overrides=[*BASELINE, f"train.time_limit={job['budget']}",
+                                                                    *job["set"]])
+    result = api.train(config)
+    return {"kind": "baseline", "seed": job["seed"], "run": str(result.run_dir), "steps": result.step, **result.metrics}
+
+
+def follow_up(job: dict) -> dict:
+    from mspgsen import api
+
+    if job["kind"] == "continued":
+        config = api.configure(base_run=job["base"], out=job["base"],
+                               overrides=[f"train.time_limit={2 * job['budget']}"])
+        result = api.train(config, resume=True)
+    elif job["kind"] == "repaired":
+        result = api.repair(job["base"], time_limit=job["budget"], out=job["out"], overrides=job["set"])
+    else:
+        config = api.configure(model="dyngan", data="stacked-mnist", data_root=job["data_root"], seed=job["seed"],
+                               steps=10**9, out=job["out"], overrides=[*BASELINE, f"train.time_limit={2 * job['budget']}",
+                                                                        *job["set"]])
+        result = api.train(config)
+    return {"kind": job["kind"], "seed": job["seed"], "run": str(result.run_dir), "steps": result.step, **result.metrics}
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| run | seeds | steps | " + " | ".join(label for _, label, _ in COLUMNS) + " |",
+             "| --- | --- | --- |" + " --- |" * len(COLUMNS)]
+    for kind in ("baseline", "continued", "repaired", "dyngan"):
+        chosen = [r for r in rows if r["kind"] == kind]
+        if chosen:
+            cells = [_pm([scale * r[key] for r in chosen if key in r]) for key, _, scale in COLUMNS]
+            lines.append(f"| {kind} | {len(chosen)} | {_pm([r['steps'] for r in chosen])} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _pm(values: list[float]) -> str:
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return "–"
+    spread = f" ± {statistics.stdev(finite):.3g}" if len(finite) > 1 else ""
+    return f"{statistics.mean(finite):.4g}{spread}"
+
+
+def main() -> None:
+    args = parse_args()
+    root = Path(args.out) / time.strftime("%Y%m%d-%H%M%S")
+    common = {"data_root": args.data_root, "budget": args.budget, "set": args.set}
+    with ProcessPoolExecutor(args.jobs) as pool:
+        bases = list(pool.map(baseline, [{**common, "seed": s, "out": str(root / f"baseline-seed{s}")}
+                                         for s in range(args.seeds)]))
+        jobs = [{**common, "seed": b["seed"], "kind": kind, "base": b["run"], "out": str(root / f"{kind}-seed{b['seed']}")}
+                for b in bases for kind in ("repaired", "dyngan")]
+        followed = list(pool.map(follow_up, jobs))
+        # last, as it overwrites the baseline's folder (its metrics first went to the table above)
+        followed += list(pool.map(follow_up, [{**common, "seed": b["seed"], "kind": "continued", "base": b["run"]}
+                                              for b in bases]))
+    rows = bases + followed
+    (root / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    print(f"\nbaseline {args.budget:g} s; continued and repaired {args.budget:g} s more; dyngan {2 * args.budget:g} s "
+          f"from scratch; {args.seeds} seed(s); runs in {root}\n")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
