@@ -109,6 +109,7 @@ def test_a_report_of_two_seeds_shows_their_mean_and_std(tmp_path):
     std = abs(covered[0] - covered[1]) / 2 ** 0.5
     assert f"{mean:.4g} ± {std:.4g}" in comparison["text"]
     assert "0, 1" in page.cells  # the two seeds share one row; the wgan run has its own
+    assert any(cell.startswith("model.name=wgan") for cell in page.cells)  # named by how it departs
     assert comparison["images"] == 1 and sum(s["class"] == "run" for s in page.sections) == 3
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 import math
 import statistics
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
@@ -71,8 +73,9 @@ def comparison_section(records: list[RunRecord], labels: dict[Path, str]) -> str
         groups.setdefault(record.setting(), []).append(record)
     keys = _metric_keys(records)
     rows = ["<tr><th>setting</th><th>seeds</th>" + "".join(f"<th>{_e(_label(k))}</th>" for k in keys) + "</tr>"]
-    for runs in groups.values():
-        name = labels.get(runs[0].path) or f"{runs[0].family} on {runs[0].data.get('name', '?')}"
+    names = _setting_names([runs[0].config for runs in groups.values()])
+    for runs, own in zip(groups.values(), names):
+        name = labels.get(runs[0].path) or own or f"{runs[0].family} on {runs[0].data.get('name', '?')}"
         cells = []
         for key in keys:
             scale = metric(key).display_scale if metric(key) else 1.0
@@ -172,6 +175,26 @@ def _metrics(record: RunRecord) -> str:
         parts.append(_figure(lambda axes: _curves(axes, record.history, names, "periodic evaluation"),
                              "the metrics over training (periodic evaluations)"))
     return "".join(parts)
+
+
+def _setting_names(configs: list[dict[str, Any]]) -> list[str]:
+    """Each setting named by where it departs from the most common value of a key that varies
+    (seed and folder aside), e.g. `model.dema=False`; "" for a setting that departs nowhere."""
+    flats = [{k: json.dumps(v, sort_keys=True) for k, v in _flat(c).items()} for c in configs]
+    keys = sorted({k for f in flats for k in f} - {"train.seed", "train.out"})
+    common = {k: Counter(f.get(k) for f in flats).most_common(1)[0][0] for k in keys}
+    return [", ".join(f"{k}={json.loads(f[k]) if k in f else None}" for k in keys if f.get(k) != common[k])[:200]
+            for f in flats]
+
+
+def _flat(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def _metric_keys(records: list[RunRecord]) -> list[str]:
