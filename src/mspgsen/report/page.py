@@ -181,7 +181,7 @@ def _setting_names(configs: list[dict[str, Any]]) -> list[str]:
     """Each setting named by where it departs from the most common value of a key that varies
     (seed and folder aside), e.g. `model.dema=False`; "" for a setting that departs nowhere."""
     flats = [{k: json.dumps(v, sort_keys=True) for k, v in _flat(c).items()} for c in configs]
-    keys = sorted({k for f in flats for k in f} - {"train.seed", "train.out"})
+    keys = sorted({k for f in flats for k in f} - {"train.seed", "train.out"}, key=lambda k: (k != "model.name", k))
     common = {k: Counter(f.get(k) for f in flats).most_common(1)[0][0] for k in keys}
     return [", ".join(f"{k}={json.loads(f[k]) if k in f else None}" for k in keys if f.get(k) != common[k])[:200]
             for f in flats]
