@@ -171,3 +171,45 @@ def test_d_width_shrinks_d_alone():
     assert count(small["G"]) == count(nets["G"])
     assert count(small["D"]) < count(nets["D"]) / 8  # conv weights scale with the width squared
     assert small["D"](torch.zeros(2, 3, 28, 28)).shape == (2,)
+
+
+def test_spectral_norm_divides_by_the_top_singular_value_and_iterates_once_per_update():
+    """W / σ(W) with σ from u, v that the forward only reads; one power iteration per optimiser
+    step of the network (the training loop's), so after enough updates σ is the true top singular
+    value; the state has torch's names, so torch's checkpoints load."""
+    from torch.nn.utils.parametrizations import spectral_norm as torch_spectral_norm
+
+    from mspgsen.nn.spectral_norm import refresh_spectral_norms, spectral_norm
+
+    torch.manual_seed(0)
+    layer = spectral_norm(nn.Conv2d(4, 6, 3))
+    u = layer.parametrizations.weight[0]._u.clone()
+    layer(torch.randn(2, 4, 5, 5))
+    layer(torch.randn(2, 4, 5, 5))
+    assert torch.equal(layer.parametrizations.weight[0]._u, u)  # calls leave u and v alone
+    for _ in range(50):
+        refresh_spectral_norms(layer)
+    assert not torch.equal(layer.parametrizations.weight[0]._u, u)
+    top = torch.linalg.matrix_norm(layer.weight.detach().flatten(1), 2)
+    assert top.item() == pytest.approx(1.0, abs=1e-4)
+    layer.load_state_dict(torch_spectral_norm(nn.Conv2d(4, 6, 3)).state_dict())
+
+    state = make_state("sagan", DataConfig(name="ring8"))
+    vectors = {k: v.clone() for k, v in state.nets.state_dict().items() if k.endswith("._u")}
+    run_step(state, state.family.phases(), context(state), "fp32")
+    moved = {k for k, v in state.nets.state_dict().items() if k in vectors and not torch.equal(v, vectors[k])}
+    # both sides were updated, so both iterated (a layer whose weight got no gradient, like an
+    # attention projection behind SAGAN's zero-initialised γ, keeps its converged u)
+    assert {k.split(".")[0] for k in moved} == {"G", "D"}
+
+
+def test_a_grouped_minibatch_spread_is_each_groups_own():
+    """D_aux judges the real and the generated batch in one call: groups=2 gives each half the
+    spread it would have alone."""
+    from mspgsen.nn.layers import minibatch_std
+
+    real, fake = torch.randn(6, 3, 4, 4), torch.zeros(6, 3, 4, 4)
+    joined = minibatch_std(torch.cat([real, fake]), groups=2)
+    assert torch.equal(joined, torch.cat([minibatch_std(real), minibatch_std(fake)]))
+    with pytest.raises(ValueError, match="equal groups"):
+        minibatch_std(torch.randn(5, 3), groups=2)

@@ -58,44 +58,26 @@ def test_an_unknown_compile_mode_is_a_clear_error(tmp_path):
         tiny_config(tmp_path, "dcgan", extra=["train.compile=fastest"])
 
 
-@pytest.mark.parametrize("family", ["mspgsen", "sagan", "sagan-wgangp", "vaegan", "dcgan"])
-def test_no_spectral_normed_layer_runs_twice_in_one_forward(family):
-    """torch.compile fails on a spectral-normed layer called more than once per network call (its
-    power iteration updates u and v in place, under autograd): each such layer runs at most once
-    per call of the network that holds it, in every phase."""
-    from torch.nn.utils import parametrize
-
-    from mspgsen.data.images import ImageTensorSource
-    from mspgsen.families import FAMILIES
-    from mspgsen.resolve import resolve
-    from mspgsen.training.state import TrainingState
-
-    config = resolve([{"model": family}], ["train.batch_size=4"])
-    source = ImageTensorSource("tiny", torch.randint(0, 256, (16, 3, 16, 16), dtype=torch.uint8))
-    model = FAMILIES.get(family)(config.model, source.shape)
-    state = TrainingState(model, config, torch.device("cpu"), source.stream(4, 0, torch.device("cpu")))
-    if state.knobs.level is not None:
-        state.knobs.level = float(state.knobs.scales - 1)  # fully grown: every layer runs
-    network_calls, layer_calls, owner = {}, {}, {}
-    for net_name, net in state.nets.items():
-        net.register_forward_hook(lambda *_, key=net_name: network_calls.update({key: network_calls.get(key, 0) + 1}))
-        for name, module in net.named_modules():
-            if parametrize.is_parametrized(module):
-                owner[f"{net_name}.{name}"] = net_name
-                module.register_forward_hook(
-                    lambda *_, key=f"{net_name}.{name}": layer_calls.update({key: layer_calls.get(key, 0) + 1}))
-    ctx = state.step_context()
-    for phase in model.phases():
-        network_calls.clear(), layer_calls.clear()
-        phase.compute(ctx)
-        for layer, calls in layer_calls.items():
-            assert calls <= network_calls[owner[layer]], f"{phase.name}: {layer} ran {calls}x in " \
-                                                         f"{network_calls[owner[layer]]} call(s) of its network"
+def test_compiled_spectral_normed_critics_train_as_eager_ones(tmp_path):
+    """sagan: spectral norm on both sides and a D that judges the real and the generated batch in
+    two calls per update. With torch's spectral norm (power iteration inside each call, u and v
+    updated in place) the compiled backward failed; ours iterates once per update, outside the
+    graph, so compiled training runs and matches eager."""
+    if fast.compile_unavailable(torch.device("cpu")):
+        pytest.skip("torch.compile cannot run on this machine")
+    big_steps = ["model.optim_g.lr=5e-3", "model.optim_d.lr=5e-3"]
+    runs = [api.train(tiny_config(tmp_path, "sagan", steps=3, name=mode, extra=[*big_steps, f"train.compile={mode}"]))
+            for mode in ("off", "default")]
+    eager, compiled = (load_file(str(run.run_dir / "checkpoint.safetensors")) for run in runs)
+    vectors = [k for k in eager if k.startswith("nets.") and k.endswith(("._u", "._v"))]
+    assert len(vectors) >= 8
+    for key in [k for k in eager if k.startswith("nets.") and (k.endswith("original") or k in vectors)]:
+        torch.testing.assert_close(compiled[key], eager[key], rtol=1e-3, atol=1e-4, msg=lambda m: f"{key}: {m}")
 
 
-def test_mspgsen_compiles_its_generator_and_leaves_its_critics_eager(tmp_path):
-    """Its spectral-normed critics fail in a compiled backward (power-iteration vectors mutated
-    between the real and the fake pass): the fast path must leave them eager."""
+def test_mspgsen_compiles_every_network(tmp_path):
+    """Its critics judge real and generated images in one call and its spectral norm iterates
+    outside the forward, so nothing is left eager."""
     from mspgsen.data.images import ImageTensorSource
     from mspgsen.families import FAMILIES
     from mspgsen.resolve import resolve
@@ -108,4 +90,4 @@ def test_mspgsen_compiles_its_generator_and_leaves_its_critics_eager(tmp_path):
     model = FAMILIES.get("mspgsen")(config.model, source.shape)
     state = TrainingState(model, config, torch.device("cpu"), source.stream(4, 0, torch.device("cpu")))
     compiled = {name for name, net in state.nets.items() if net._compiled_call_impl is not None}
-    assert compiled == {"G"} and "D, D_aux eager" in state.fast_path[-1]
+    assert compiled == {"G", "D", "D_aux"}

@@ -291,7 +291,7 @@ def test_gctdrn_branch_weights_are_attention_of_the_input_on_the_branches():
     branches = SelectiveBranches(8, 2, spectral_norm=False)
     x = torch.randn(2, 8, 5, 5)
     outputs = torch.randn(2, 3, 8, 5, 5)
-    weights = branches.branch_weights(x, outputs)
+    weights = branches.branch_weights(x, outputs.mean(dim=(3, 4)))
     q = branches.query(x.mean(dim=(2, 3)))  # [2, 8]
     k = branches.key(outputs.mean(dim=(3, 4)))  # [2, 3, 8]
     for head in range(4):  # 4 heads of 2 channels

@@ -197,7 +197,6 @@ class Family:
     single_process_only: ClassVar[str | None] = None
     # what `mspgsen ablate` turns off one at a time by default: boolean model flags and controller names
     ablation_components: ClassVar[tuple[str, ...]] = ()
-    eager_networks: ClassVar[tuple[str, ...]] = ()  # networks torch.compile leaves alone (the family says why)
 
     def __init__(self, config: FamilyConfig, shape: DataShape):
         self.config, self.shape = config, shape

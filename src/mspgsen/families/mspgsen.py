@@ -73,9 +73,6 @@ class MSPGSEN(Family):
     Config = MSPGSENConfig
     loss = NonSaturating()
     ablation_components = ("dema", "gctdrn", "afe", "apfl", "balance")
-    # Compiled, the spectral-normed critics fail in backward (torch 2.13: a power-iteration vector of
-    # a from-image conv "modified by an inplace operation" between the real and the fake pass)
-    eager_networks = ("D", "D_aux")
 
     def __init__(self, config: MSPGSENConfig, shape: DataShape):
         super().__init__(config, shape)
@@ -179,13 +176,17 @@ class MSPGSEN(Family):
         with torch.no_grad():
             fake = self._generate(ctx, len(batch.x), fake_labels)
         real = self._real_pyramid(ctx, batch.x)
-        real_scores = self._critic(ctx, _noisy(real, ctx.knobs.noise()), real_labels)
-        fake_scores = self._critic(ctx, _noisy(fake.pyramid, ctx.knobs.noise()), fake_labels)
-        terms = {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores,
-                                                 samples=(batch.x, fake.final))}
+        # Real and generated batches go through each critic in one call: D has no batch statistics
+        # and D_aux takes its minibatch spread per half (groups=2), so the scores are those of two
+        # calls, while a CPU step, dominated by many small operations, does each of them once.
+        n = len(batch.x)
+        both = _noisy(_joined(real, fake.pyramid), ctx.knobs.noise())
+        labels = None if real_labels is None else torch.cat([real_labels, fake_labels])
+        scores = self._critic(ctx, both, labels)
+        terms = {"D/adv": discriminator_loss(ctx, self.loss, scores[:n], scores[n:], samples=(batch.x, fake.final))}
         if self.config.afe:
-            real_aux = ctx.nets["D_aux"](self._real_middle(real, batch.x))
-            terms["D/aux"] = self.loss.discriminator(real_aux, ctx.nets["D_aux"](fake.middle))
+            aux = ctx.nets["D_aux"](torch.cat([self._real_middle(real, batch.x), fake.middle]), groups=2)
+            terms["D/aux"] = self.loss.discriminator(aux[:n], aux[n:])
         return terms
 
     def generator_terms(self, ctx: StepContext) -> Terms:
@@ -265,6 +266,11 @@ class MSPGSEN(Family):
             return labels
         dropped = torch.rand(labels.shape, device=labels.device) < self.config.label_dropout
         return torch.where(dropped, torch.full_like(labels, self.num_classes), labels)
+
+
+def _joined(real: Pyramid, fake: Pyramid) -> Pyramid:
+    """One batch of real then generated images at every scale both pyramids hold."""
+    return {i: torch.cat([real[i], fake[i]]) for i in sorted(real.keys() & fake.keys())}
 
 
 def _noisy(pyramid: Pyramid, std: float) -> Pyramid:

@@ -25,7 +25,7 @@ PROJECTION_DIM = 32  # the contrastive loss compares paths in this space
 
 
 class DemaOutput(NamedTuple):
-    out: torch.Tensor  # α·F + β·E
+    out: torch.Tensor  # α·F + β·E (times the caller's gain, if it gave one)
     focus: torch.Tensor  # F, the focus path
     expansion: torch.Tensor  # E, the expansion path
 
@@ -116,14 +116,19 @@ class DEMA(nn.Module):
             self.project_focus = nn.Linear(out_channels, PROJECTION_DIM)
             self.project_expansion = nn.Linear(out_channels, PROJECTION_DIM)
 
-    def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> DemaOutput:
+    def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None,
+                gain: torch.Tensor | None = None) -> DemaOutput:
+        """`gain` (a GCTDRN block's β) scales O through α and β, so the map is multiplied once."""
         focus, expansion = self.focus(x), self.expansion(x)
         pooled = x.flatten(2).mean(dim=2)
         if self.condition_dim:
             if condition is None:  # unconditional use of a conditional module: a zero task embedding
                 condition = pooled.new_zeros(len(x), self.condition_dim)
             pooled = torch.cat([pooled, condition], dim=1)
-        weights = self.fusion(pooled).softmax(dim=1).view(len(x), 2, *([1] * (x.dim() - 1)))
+        weights = self.fusion(pooled).softmax(dim=1)
+        if gain is not None:
+            weights = weights * gain
+        weights = weights.view(len(x), 2, *([1] * (x.dim() - 1)))
         return DemaOutput(weights[:, 0] * focus + weights[:, 1] * expansion, focus, expansion)
 
     def contrastive_loss(self, output: DemaOutput, temperature: float) -> torch.Tensor:

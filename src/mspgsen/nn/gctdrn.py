@@ -54,21 +54,29 @@ class SelectiveBranches(nn.Module):
         self.query = nn.Linear(channels, channels)
         self.key = nn.Linear(channels, channels)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, gain: torch.Tensor | None = None) -> torch.Tensor:
+        """Σ_i W_i·Branch_i(X), times `gain` (the block's α) folded into the weights, so each map
+        is multiplied once; the branches are summed one by one, never stacked into one tensor."""
         outputs, h = [], x
         for step in self.steps:
             h = step(h)
             outputs.append(h)
-        outputs = torch.stack(outputs, dim=1)  # [B, n, C, *pos]
-        weights = self.branch_weights(x, outputs)  # [B, n, C]
-        return (weights.view(*weights.shape, *([1] * (x.dim() - 2))) * outputs).sum(dim=1)
+        weights = self.branch_weights(x, torch.stack([o.flatten(2).mean(dim=2) for o in outputs], dim=1))
+        if gain is not None:
+            weights = weights * gain
+        weights = weights.view(*weights.shape, *([1] * (x.dim() - 2)))  # [B, n, C, 1, ...]
+        out = weights[:, 0] * outputs[0]
+        for i in range(1, len(outputs)):
+            out = out + weights[:, i] * outputs[i]
+        return out
 
-    def branch_weights(self, x: torch.Tensor, outputs: torch.Tensor) -> torch.Tensor:
-        """W_i per sample and channel: softmax over branches of the heads' scaled dot products."""
-        batch, branches, channels = outputs.shape[:3]
+    def branch_weights(self, x: torch.Tensor, pooled_outputs: torch.Tensor) -> torch.Tensor:
+        """W_i per sample and channel (`[B, n, C]`) from the pooled input and the pooled branch
+        outputs `[B, n, C]`: softmax over branches of the heads' scaled dot products."""
+        batch, branches, channels = pooled_outputs.shape
         head_dim = channels // self.heads
         query = self.query(x.flatten(2).mean(dim=2)).view(batch, 1, self.heads, head_dim)
-        keys = self.key(outputs.flatten(3).mean(dim=3)).view(batch, branches, self.heads, head_dim)
+        keys = self.key(pooled_outputs).view(batch, branches, self.heads, head_dim)
         weights = ((query * keys).sum(dim=3) / head_dim ** 0.5).softmax(dim=1)  # [B, n, heads]
         return weights.repeat_interleave(head_dim, dim=2)
 
@@ -96,14 +104,13 @@ class GCTDRNBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, DemaOutput | None]:
-        body = self.body(self.pre(x))
-        if self.alpha is not None:
-            body = self.alpha * body
+        # α and β scale the weights that mix each term (folded in, not a pass over the map each)
+        body = self.body(self.pre(x)) if self.alpha is None else self.body(self.pre(x), gain=self.alpha)
         out = body + self.shortcut(x)
         paths = None
         if self.attention is not None:
-            paths = self.attention(x, condition)
-            out = out + self.beta * paths.out
+            paths = self.attention(x, condition, gain=self.beta)
+            out = out + paths.out
         return self.post(out), paths
 
 

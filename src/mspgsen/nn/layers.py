@@ -5,7 +5,8 @@ from typing import Literal
 
 import torch
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
+
+from mspgsen.nn.spectral_norm import spectral_norm
 
 Norm = Literal["batch", "layer", "none"]
 
@@ -42,9 +43,15 @@ def dcgan_init(module: nn.Module) -> None:
             nn.init.zeros_(layer.bias)
 
 
-def minibatch_std(x: torch.Tensor) -> torch.Tensor:
+def minibatch_std(x: torch.Tensor, groups: int = 1) -> torch.Tensor:
     """The mean over features of the batch's standard deviation, appended as one more feature or
     channel (Karras et al. 2018): a collapsed batch has a telling value here. The 1e-8 keeps the
-    square root differentiable where a feature does not vary (their code has it too)."""
-    spread = (x.float().var(dim=0, unbiased=False) + 1e-8).sqrt().mean().to(x.dtype)
+    square root differentiable where a feature does not vary (their code has it too). With
+    `groups`, the batch is that many equal consecutive parts, each with its own spread, so a real
+    and a generated batch judged in one call see the values two calls would."""
+    if len(x) % groups:
+        raise ValueError(f"a batch of {len(x)} does not split into {groups} equal groups")
+    parts = x.float().reshape(groups, len(x) // groups, -1)
+    spread = (parts.var(dim=1, unbiased=False) + 1e-8).sqrt().mean(dim=1).to(x.dtype)  # [groups]
+    spread = spread.repeat_interleave(len(x) // groups).view(len(x), *([1] * (x.dim() - 1)))
     return torch.cat([x, spread.expand(len(x), 1, *x.shape[2:])], dim=1)

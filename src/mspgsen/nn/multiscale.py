@@ -202,5 +202,6 @@ class AuxiliaryDiscriminator(nn.Module):
                                    nn.LeakyReLU(0.2))
         self.head = spectral(nn.Linear(width, 1), spectral_norm)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.judge(minibatch_std(self.features(x))).sum(dim=(2, 3))).squeeze(1)
+    def forward(self, x: torch.Tensor, groups: int = 1) -> torch.Tensor:
+        """`groups`: the batch is that many equal parts (real, generated) with their own minibatch spread."""
+        return self.head(self.judge(minibatch_std(self.features(x), groups)).sum(dim=(2, 3))).squeeze(1)

@@ -62,19 +62,21 @@ class PointDiscriminator(nn.Module):
         self.rest = nn.Sequential(*layers)
         self.head = spectral(nn.Linear(width + (diversity and depth == 1), 1), spectral_norm)
 
-    def forward(self, x: torch.Tensor | dict[int, torch.Tensor], labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.head(self.embed(x)).squeeze(1)
+    def forward(self, x: torch.Tensor | dict[int, torch.Tensor], labels: torch.Tensor | None = None,
+                groups: int = 1) -> torch.Tensor:
+        """`groups`: the batch is that many equal parts (real, generated) with their own minibatch spread."""
+        return self.head(self.layer_features(x, groups)[-1]).squeeze(1)
 
     def embed(self, x: torch.Tensor | dict[int, torch.Tensor]) -> torch.Tensor:
         return self.layer_features(x)[-1]
 
-    def layer_features(self, x: torch.Tensor | dict[int, torch.Tensor]) -> list[torch.Tensor]:
+    def layer_features(self, x: torch.Tensor | dict[int, torch.Tensor], groups: int = 1) -> list[torch.Tensor]:
         """φ_i of eq. 12: the output of each hidden layer."""
         if isinstance(x, dict):  # the main critic is handed the one-scale "pyramid" of a point batch
             x = x[0]
         h = self.first(x)
         if self.diversity:
-            h = minibatch_std(h)
+            h = minibatch_std(h, groups)
         layers = [h]
         for module in self.rest:
             h = module(h)

@@ -37,9 +37,8 @@ def compile_unavailable(device: torch.device) -> str | None:
     return None
 
 
-def speed_up(nets: nn.ModuleDict, device: torch.device, compile_setting: str, channels_last: bool,
-             eager: tuple[str, ...] = ()) -> list[str]:
-    """Apply the fast path to `nets` in place (none of `eager` compiled); what was done, in words."""
+def speed_up(nets: nn.ModuleDict, device: torch.device, compile_setting: str, channels_last: bool) -> list[str]:
+    """Apply the fast path to `nets` in place; what was done, in words."""
     done = []
     if channels_last and _has_conv(nets):
         # cuDNN's and oneDNN's fastest layout: on an AMX CPU, dcgan's step ran 1.2x faster in it
@@ -53,11 +52,9 @@ def speed_up(nets: nn.ModuleDict, device: torch.device, compile_setting: str, ch
                           stacklevel=2)
         else:
             torch._dynamo.config.suppress_errors = True  # a network that fails to compile runs eagerly
-            for name, net in nets.items():
-                if name not in eager:
-                    net.compile(mode=mode)
-            kept = [name for name in nets if name in eager]
-            done.append(f"torch.compile ({mode})" + (f", {', '.join(kept)} eager" if kept else ""))
+            for net in nets.values():
+                net.compile(mode=mode)
+            done.append(f"torch.compile ({mode})")
     return done
 
 

@@ -7,6 +7,7 @@ import torch
 
 from mspgsen.config import RunConfig
 from mspgsen.contracts import Phase, StepContext
+from mspgsen.nn.spectral_norm import refresh_spectral_norms
 from mspgsen.training.device import autocast
 from mspgsen.training.distributed import phase_view
 from mspgsen.training.guard import DivergenceGuard, KNOB
@@ -92,6 +93,8 @@ def run_step(state: TrainingState, phases: list[Phase], ctx: StepContext, precis
             sum(knobs.weight(name) * term.float() for name, term in terms.items()).backward()
             ctx.report(f"grad/{phase.name}", gradient_norm(optimizer))
             optimizer.step()
+            for name in (n for n in phase.trains if n in state.nets):  # spectral norm's power iteration: once per update
+                refresh_spectral_norms(state.nets[name])
             if phase.after_step:
                 phase.after_step(phase_ctx)
             for name, term in terms.items():

@@ -39,8 +39,7 @@ class TrainingState:
             self.knobs.lr_scale.setdefault(name, 1.0)
         decay = config.model.ema_decay
         self.ema = EMA(self.nets[family.generator_key], decay) if decay > 0 else None  # before compiling
-        self.fast_path = speed_up(self.nets, device, config.train.compile, config.train.channels_last,
-                                  eager=family.eager_networks)
+        self.fast_path = speed_up(self.nets, device, config.train.compile, config.train.channels_last)
         self.wrapped = wrap_networks(self.nets, world, device)  # DDP views; {} in one process
         self.stats = StatsCollector(world.mean)  # averaged over the processes (as is, in one)
         self.trends = Trends()
