@@ -10,6 +10,7 @@ Issue 19's target: MSPG-SEN's default at most 3x dcgan's per image.
 
     python benchmarks/mspgsen_cost.py --threads 1 --batch-size 64
     python benchmarks/mspgsen_cost.py --set model.dema=false   # one component off (mspgsen only)
+    python benchmarks/mspgsen_cost.py --compile default        # both families through torch.compile
 """
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=5, help="steps per timed window")
     parser.add_argument("--windows", type=int, default=5, help="timed windows per family; the median is reported")
     parser.add_argument("--set", action="append", default=[], help="mspgsen config overrides, e.g. model.width=24")
+    parser.add_argument("--compile", default="off", help="train.compile for both families (off, default, ...); "
+                                                          "compiling happens in the warm-up, outside the timing")
     return parser.parse_args()
 
 
@@ -67,8 +70,10 @@ def main() -> None:
     dims = tuple(int(v) for v in args.size.split("x"))
     amx = "with AMX (bf16 autocast)" if amx_available() else "without AMX (fp32)"
     print(f"{torch.get_num_threads()} thread(s), CPU {amx}, torch {torch.__version__}, {args.size} images, "
-          f"batch {args.batch_size}, {time.strftime('%Y-%m-%d')}")
-    built = {name: build(name, dims, args.batch_size, args.set if name == "mspgsen" else []) for name in FAMILY_NAMES}
+          f"batch {args.batch_size}, compile {args.compile}, {time.strftime('%Y-%m-%d')}")
+    common = [f"train.compile={args.compile}"]
+    built = {name: build(name, dims, args.batch_size, common + (args.set if name == "mspgsen" else []))
+             for name in FAMILY_NAMES}
     figures = {}
     for name, (state, phases, ctx) in built.items():
         params = {net: sum(p.numel() for p in module.parameters()) for net, module in state.nets.items()}

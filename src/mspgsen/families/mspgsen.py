@@ -28,7 +28,7 @@ from mspgsen.nn.token_mlp import PointDiscriminator, TokenMLPGenerator
 from mspgsen.objectives import NonSaturating, layered_feature_matching
 
 
-SMALL_IMAGE_SIDE, SMALL_IMAGE_WIDTH, LARGE_IMAGE_WIDTH = 32, 16, 64
+SMALL_IMAGE_SIDE, SMALL_IMAGE_WIDTH, LARGE_IMAGE_WIDTH = 32, 12, 64
 
 
 def adamw() -> OptimizerConfig:
@@ -41,8 +41,8 @@ class MSPGSENConfig(FamilyConfig):
     optim_g: OptimizerConfig = field(default_factory=adamw)
     optim_d: OptimizerConfig = field(default_factory=adamw)
     ema_decay: float = 0.9999
-    # conv width; None: 16 for images up to 32x32 (a size a 2-core CPU samples 26,000 of in under a minute),
-    # 64 for larger ones. The FLOPs per image grow with its square.
+    # conv width; None: 12 for images up to 32x32 (a training step within 3x our dcgan's per image, issue
+    # 19's budget: benchmarks/mspgsen_cost.py), 64 for larger ones. The FLOPs per image grow with its square.
     width: int | None = setting(None, low=1)
     dema: bool = True  # DEMA attention in G's blocks and at one stage of D, with L_LGCL
     gctdrn: bool = True  # selective 3/5/7 branches and global enhancement (off: plain residual blocks)

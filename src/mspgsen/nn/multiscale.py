@@ -20,7 +20,7 @@ from mspgsen.nn.conv import generator_sizes, stage_widths
 from mspgsen.nn.dema import DEMA, DemaOutput
 from mspgsen.nn.gctdrn import GCTDRNBlock, GlobalEnhancement, conv3x3_mixer
 from mspgsen.nn.layers import minibatch_std, spectral
-from mspgsen.nn.pyramid import Pyramid, active_scale, grown_pyramid, upsample
+from mspgsen.nn.pyramid import Pyramid, active_scale, grown_pyramid, shrink, upsample
 
 CONDITION_DIM = 128  # class embedding size (DEMA's task embedding T)
 # DEMA runs in G's blocks and at one stage of D on maps of at most this many positions: its many
@@ -120,8 +120,8 @@ class DownBlock(nn.Module):
         self.shortcut = spectral(nn.Conv2d(in_channels, out_channels, 1), spectral_norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        body = self.second(F.adaptive_avg_pool2d(F.leaky_relu(self.first(x), 0.2), self.size))
-        return F.leaky_relu(body + self.shortcut(F.adaptive_avg_pool2d(x, self.size)), 0.2)
+        body = self.second(shrink(F.leaky_relu(self.first(x), 0.2), self.size))
+        return F.leaky_relu(body + self.shortcut(shrink(x, self.size)), 0.2)
 
 
 class MultiScaleDiscriminator(nn.Module):

@@ -17,8 +17,19 @@ Pyramid = dict[int, torch.Tensor]
 
 def downsample_pyramid(images: torch.Tensor, sizes: list[tuple[int, int]], scales: list[int]) -> Pyramid:
     """Real images at every scale in `scales` (area averaging, so any size ratio works)."""
-    return {i: images if sizes[i] == tuple(images.shape[-2:]) else F.adaptive_avg_pool2d(images, sizes[i])
-            for i in scales}
+    return {i: shrink(images, sizes[i]) for i in scales}
+
+
+def shrink(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Area averaging to `size`: a plain k×k average pool where the size divides exactly (the
+    usual halving; on a CPU about twice as fast as the adaptive pool, forward and backward), the
+    adaptive pool otherwise (an odd side such as 7 → 4)."""
+    height, width = images.shape[-2:]
+    if (height, width) == tuple(size):
+        return images
+    if height % size[0] == 0 and width % size[1] == 0 and height // size[0] == width // size[1]:
+        return F.avg_pool2d(images, height // size[0])
+    return F.adaptive_avg_pool2d(images, size)
 
 
 def upsample(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
