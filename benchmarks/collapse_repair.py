@@ -10,6 +10,7 @@ KL, confident share and classifier FID; a table of mean ± std over seeds. One t
 `--jobs` runs at a time.
 
     python benchmarks/collapse_repair.py --data-root ../shared/data --budget 600 --seeds 3 --jobs 2
+    python benchmarks/collapse_repair.py ... --seeds 2 --first-seed 1 --with <earlier>/results.jsonl
 """
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--data-root", required=True)
     parser.add_argument("--budget", type=float, default=600, help="seconds of training of the baseline")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds run: first-seed … first-seed + seeds - 1")
+    parser.add_argument("--with", dest="earlier", action="append", default=[], metavar="RESULTS.jsonl",
+                        help="an earlier run's results.jsonl to tabulate with these runs (more seeds)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default="runs/collapse-repair")
     parser.add_argument("--set", action="append", default=[], help="config overrides for every run")
@@ -91,7 +95,7 @@ def main() -> None:
     common = {"data_root": args.data_root, "budget": args.budget, "set": args.set}
     with ProcessPoolExecutor(args.jobs) as pool:
         bases = list(pool.map(baseline, [{**common, "seed": s, "out": str(root / f"baseline-seed{s}")}
-                                         for s in range(args.seeds)]))
+                                         for s in range(args.first_seed, args.first_seed + args.seeds)]))
         jobs = [{**common, "seed": b["seed"], "kind": kind, "base": b["run"], "out": str(root / f"{kind}-seed{b['seed']}")}
                 for b in bases for kind in ("repaired", "dyngan")]
         followed = list(pool.map(follow_up, jobs))
@@ -100,8 +104,9 @@ def main() -> None:
                                               for b in bases]))
     rows = bases + followed
     (root / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    rows += [json.loads(line) for path in args.earlier for line in Path(path).read_text().splitlines() if line]
     print(f"\nbaseline {args.budget:g} s; continued and repaired {args.budget:g} s more; dyngan {2 * args.budget:g} s "
-          f"from scratch; {args.seeds} seed(s); runs in {root}\n")
+          f"from scratch; seeds {sorted({r['seed'] for r in rows})}; runs in {root}\n")
     print(table(rows))
 
 
