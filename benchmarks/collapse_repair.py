@@ -40,6 +40,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default="runs/collapse-repair")
     parser.add_argument("--set", action="append", default=[], help="config overrides for every run")
+    parser.add_argument("--dyngan-set", action="append", default=[],
+                        help="overrides for the DynGAN runs only (repaired and from scratch), e.g. model.repartition_every=500")
     return parser.parse_args()
 
 
@@ -61,11 +63,12 @@ def follow_up(job: dict) -> dict:
                                overrides=[f"train.time_limit={2 * job['budget']}"])
         result = api.train(config, resume=True)
     elif job["kind"] == "repaired":
-        result = api.repair(job["base"], time_limit=job["budget"], out=job["out"], overrides=job["set"])
+        result = api.repair(job["base"], time_limit=job["budget"], out=job["out"],
+                            overrides=[*job["set"], *job["dyngan_set"]])
     else:
         config = api.configure(model="dyngan", data="stacked-mnist", data_root=job["data_root"], seed=job["seed"],
                                steps=10**9, out=job["out"], overrides=[*BASELINE, f"train.time_limit={2 * job['budget']}",
-                                                                        *job["set"]])
+                                                                        *job["set"], *job["dyngan_set"]])
         result = api.train(config)
     return {"kind": job["kind"], "seed": job["seed"], "run": str(result.run_dir), "steps": result.step, **result.metrics}
 
@@ -92,7 +95,7 @@ def _pm(values: list[float]) -> str:
 def main() -> None:
     args = parse_args()
     root = Path(args.out) / time.strftime("%Y%m%d-%H%M%S")
-    common = {"data_root": args.data_root, "budget": args.budget, "set": args.set}
+    common = {"data_root": args.data_root, "budget": args.budget, "set": args.set, "dyngan_set": args.dyngan_set}
     with ProcessPoolExecutor(args.jobs) as pool:
         bases = list(pool.map(baseline, [{**common, "seed": s, "out": str(root / f"baseline-seed{s}")}
                                          for s in range(args.first_seed, args.first_seed + args.seeds)]))
