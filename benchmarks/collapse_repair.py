@@ -2,7 +2,7 @@
 
 The baseline is VEEGAN's small-discriminator DCGAN (D at a quarter of G's width, `model.d_width`),
 trained for `--budget` seconds. Then, for the same further budget each:
-- `continued`: the baseline resumed (`mspgsen train --resume`, its time limit doubled);
+- `continued`: a copy of the baseline's folder resumed (`mspgsen train --resume`, its time limit doubled);
 - `repaired`: `mspgsen repair` of the baseline (a partition-conditioned DynGAN from its weights);
 and, from scratch for twice the budget, `dyngan` with the baseline's networks (`model.d_width` too).
 Every run is read on the Stacked MNIST protocol (26,000 samples, the MNIST classifier): modes,
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -58,8 +59,9 @@ def baseline(job: dict) -> dict:
 def follow_up(job: dict) -> dict:
     from mspgsen import api
 
-    if job["kind"] == "continued":
-        config = api.configure(base_run=job["base"], out=job["base"],
+    if job["kind"] == "continued":  # a copy of the baseline's folder, resumed: the baseline stays for other arms
+        shutil.copytree(job["base"], job["out"])
+        config = api.configure(base_run=job["out"], out=job["out"],
                                overrides=[f"train.time_limit={2 * job['budget']}"])
         result = api.train(config, resume=True)
     elif job["kind"] == "repaired":
@@ -100,11 +102,8 @@ def main() -> None:
         bases = list(pool.map(baseline, [{**common, "seed": s, "out": str(root / f"baseline-seed{s}")}
                                          for s in range(args.first_seed, args.first_seed + args.seeds)]))
         jobs = [{**common, "seed": b["seed"], "kind": kind, "base": b["run"], "out": str(root / f"{kind}-seed{b['seed']}")}
-                for b in bases for kind in ("repaired", "dyngan")]
+                for b in bases for kind in ("repaired", "dyngan", "continued")]
         followed = list(pool.map(follow_up, jobs))
-        # last, as it overwrites the baseline's folder (its metrics first went to the table above)
-        followed += list(pool.map(follow_up, [{**common, "seed": b["seed"], "kind": "continued", "base": b["run"]}
-                                              for b in bases]))
     rows = bases + followed
     (root / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     rows += [json.loads(line) for path in args.earlier for line in Path(path).read_text().splitlines() if line]
