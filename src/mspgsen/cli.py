@@ -180,15 +180,21 @@ def _train(args: argparse.Namespace) -> int:
         print(yaml.safe_dump(config.to_dict(), sort_keys=False), end="")
         return 0
     result = api.train(config, resume=args.resume)
-    if not result.completed:
-        print(f"stopped at step {result.step}; continue with: mspgsen train --resume --out {result.run_dir}")
-        return 0
-    print(f"run folder: {result.run_dir}")
-    if result.metrics:
-        print(metrics_line(result.metrics))
-    if config.train.report:
+    if _print_outcome(result, f"run folder: {result.run_dir}") and config.train.report:
         print(f"report: {result.run_dir / 'report.html'} (open it in a browser)")
     return 0
+
+
+def _print_outcome(result, headline: str) -> bool:
+    """How a training run ended: where to resume a stopped one, or `headline` and the final
+    metrics of a finished one. True when it finished."""
+    if not result.completed:
+        print(f"stopped at step {result.step}; continue with: mspgsen train --resume --out {result.run_dir}")
+        return False
+    print(headline)
+    if result.metrics:
+        print(metrics_line(result.metrics))
+    return True
 
 
 def _check_before_importing_torch(args: argparse.Namespace) -> None:
@@ -258,12 +264,7 @@ def _repair(args: argparse.Namespace) -> int:
 
     result = api.repair(args.run, steps=args.steps, time_limit=args.time_limit, out=args.out,
                         data_root=args.data_root, device=args.device, overrides=args.set)
-    if not result.completed:
-        print(f"stopped at step {result.step}; continue with: mspgsen train --resume --out {result.run_dir}")
-        return 0
-    print(f"repaired run: {result.run_dir} (from {args.run})")
-    if result.metrics:
-        print(metrics_line(result.metrics))
+    _print_outcome(result, f"repaired run: {result.run_dir} (from {args.run})")
     return 0
 
 

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import torch
 
-from mspgsen.config import RunConfig, load_yaml, save_yaml
+from mspgsen.config import RunConfig, dotted_items, load_yaml, save_yaml
 from mspgsen.controllers import build_controllers
 from mspgsen.data import load_data
 from mspgsen.errors import UserError
@@ -171,19 +171,10 @@ def _check_free_space(run, state: TrainingState) -> None:
 
 
 def _check_resumable(saved: dict[str, Any], config: RunConfig) -> None:
-    before, after = _flat(resolve([saved]).to_dict()), _flat(config.to_dict())
+    before, after = dotted_items(resolve([saved]).to_dict()), dotted_items(config.to_dict())
     changed = [key for key in after if key not in RESUMABLE_KEYS and before.get(key) != after[key]]
     if changed:
         key = changed[0]
         raise UserError(f"cannot change {key} when resuming (the run has {before.get(key)!r}, got {after[key]!r}); "
                         f"only {', '.join(sorted(RESUMABLE_KEYS))} may change. Start a new run instead.")
 
-
-def _flat(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat = {}
-    for key, value in mapping.items():
-        if isinstance(value, dict):
-            flat.update(_flat(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat

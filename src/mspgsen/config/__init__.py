@@ -7,9 +7,9 @@ evaluated from that file alone. Resolving a whole run needs the families, which 
 package: `mspgsen.resolve` does it, above both.
 """
 from mspgsen.config.fields import check_ranges, from_mapping, setting
-from mspgsen.config.files import check_shared_sections, load_yaml, merged_sources, parse_override, save_yaml
+from mspgsen.config.files import check_shared_sections, dotted_items, load_yaml, merged_sources, parse_override, save_yaml
 from mspgsen.config.sections import DataConfig, FamilyConfig, OptimizerConfig, RunConfig, TrainConfig, config_keys
 
-__all__ = ["check_ranges", "from_mapping", "setting", "check_shared_sections", "load_yaml", "merged_sources",
+__all__ = ["check_ranges", "from_mapping", "setting", "check_shared_sections", "dotted_items", "load_yaml", "merged_sources",
            "parse_override", "save_yaml", "DataConfig", "FamilyConfig",
            "OptimizerConfig", "RunConfig", "TrainConfig", "config_keys"]

@@ -74,17 +74,17 @@ class ShuffledStream:
             self.order = self._permutation(self.epoch)
         index = self.order[self.position:self.position + self.batch_size]
         self.position += self.batch_size
-        pixels = self.images[index].to(self.device, non_blocking=True)
-        labels = None if self.labels is None else self.labels[index].to(self.device, non_blocking=True)
-        return Batch(self.to_float(pixels), labels, index.to(self.device, non_blocking=True))
+        return self._batch(index)
 
     def in_order(self, batch_size: int) -> Iterator[Batch]:
         """The whole set once, in index order (a full pass); the stream's own position is untouched."""
         for start in range(0, len(self.images), batch_size):
-            index = torch.arange(start, min(start + batch_size, len(self.images)), device=self.images.device)
-            pixels = self.images[index].to(self.device, non_blocking=True)
-            labels = None if self.labels is None else self.labels[index].to(self.device, non_blocking=True)
-            yield Batch(self.to_float(pixels), labels, index.to(self.device))
+            yield self._batch(torch.arange(start, min(start + batch_size, len(self.images)), device=self.images.device))
+
+    def _batch(self, index: torch.Tensor) -> Batch:
+        pixels = self.images[index].to(self.device, non_blocking=True)
+        labels = None if self.labels is None else self.labels[index].to(self.device, non_blocking=True)
+        return Batch(self.to_float(pixels), labels, index.to(self.device, non_blocking=True))
 
     def state_dict(self) -> dict[str, Any]:
         return {"epoch": self.epoch, "position": self.position}

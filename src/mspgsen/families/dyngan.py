@@ -7,10 +7,11 @@ per-sample EMA of the probabilities seen in training batches instead) and split 
 (families/partition.py, saved in the checkpoint): in each source partition, the samples whose
 probability exceeds 1/(1+δ) (δ = 0.2: D is sure they are real, so the generator does not reach
 them) become a partition of their own when they are at least `min_flagged` of the set (up to
-`max_partitions`); score-weighted k-means on D's penultimate features then refines the partitions. G and D are conditioned on the partition index; G is sampled in proportion to
-partition sizes. The networks are DCGAN's (MLPs on points), with a one-hot condition on G and a
-projection term on D; like the seed-002 families it takes `g_norm`, `d_norm`, `spectral_norm` and
-`r1_weight`, so the 2-D recipe of configs/demo-grid25.yaml applies. The training set must be
+`max_partitions`); score-weighted k-means on D's penultimate features then refines the partitions.
+G and D are conditioned on the partition index; G is sampled in proportion to partition sizes.
+The networks are DCGAN's (MLPs on points), with a one-hot condition on G and a projection term
+on D; like the seed-002 families it takes `g_norm`, `d_norm`, `spectral_norm` and `r1_weight`, so
+the 2-D recipe of configs/demo-grid25.yaml applies. The training set must be
 finite: image sets are; for ring8 / grid25 set `data.size`.
 """
 from __future__ import annotations

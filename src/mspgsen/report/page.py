@@ -19,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
+from mspgsen.config import dotted_items
 from mspgsen.evaluation.registry import METRICS, metric
 from mspgsen.report.anchors import anchors_for, protocol_of
 from mspgsen.report.run_record import RunRecord
@@ -140,9 +141,7 @@ def _knobs(record: RunRecord) -> str:
                          color=f"C{(i + len(names)) % 10}")
         axes.legend(fontsize=7)
 
-    counts: dict[str, int] = {}
-    for action in record.actions:
-        counts[action["controller"]] = counts.get(action["controller"], 0) + 1
+    counts = Counter(action["controller"] for action in record.actions)
     listed = "".join(f"<li>{_e(k)}: acted at {v} tick(s)</li>" for k, v in counts.items())
     knobs = "".join(_figure(lambda axes, name=name: _controller_values(axes, record.actions, name),
                             f"what {name} set, tick by tick") for name in counts)
@@ -180,21 +179,11 @@ def _metrics(record: RunRecord) -> str:
 def _setting_names(configs: list[dict[str, Any]]) -> list[str]:
     """Each setting named by where it departs from the most common value of a key that varies
     (seed and folder aside), e.g. `model.dema=False`; "" for a setting that departs nowhere."""
-    flats = [{k: json.dumps(v, sort_keys=True) for k, v in _flat(c).items()} for c in configs]
+    flats = [{k: json.dumps(v, sort_keys=True) for k, v in dotted_items(c).items()} for c in configs]
     keys = sorted({k for f in flats for k in f} - {"train.seed", "train.out"}, key=lambda k: (k != "model.name", k))
     common = {k: Counter(f.get(k) for f in flats).most_common(1)[0][0] for k in keys}
     return [", ".join(f"{k}={json.loads(f[k]) if k in f else None}" for k in keys if f.get(k) != common[k])[:200]
             for f in flats]
-
-
-def _flat(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in mapping.items():
-        if isinstance(value, dict):
-            flat.update(_flat(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def _metric_keys(records: list[RunRecord]) -> list[str]:

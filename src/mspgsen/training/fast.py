@@ -38,7 +38,7 @@ def compile_unavailable(device: torch.device) -> str | None:
 
 
 def speed_up(nets: nn.ModuleDict, device: torch.device, compile_setting: str, channels_last: bool) -> list[str]:
-    """Apply the fast path to `nets` in place; what was done, in words."""
+    """Apply the fast path to `nets` in place; what was done, in words, for the run's log."""
     done = []
     if channels_last and _has_conv(nets):
         # cuDNN's and oneDNN's fastest layout: on an AMX CPU, dcgan's step ran 1.2x faster in it
