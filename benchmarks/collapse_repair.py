@@ -2,8 +2,12 @@
 
 The baseline is VEEGAN's small-discriminator DCGAN (D at a quarter of G's width, `model.d_width`),
 trained for `--budget` seconds. Then, for the same further budget each:
-- `continued`: a copy of the baseline's folder resumed (`mspgsen train --resume`, its time limit doubled);
-- `repaired`: `mspgsen repair` of the baseline (a partition-conditioned DynGAN from its weights);
+- `continued`: a copy of the baseline's folder resumed (`mspgsen train --resume`, its time limit
+  doubled, so its lr schedule restarts at half the base lr and decays again);
+- `restarted`: a new dcgan run from the baseline's weights (`train.init_from`) with fresh
+  optimisers at a constant lr: the repair's restart without its partitions, the like-for-like control;
+- `repaired`: `mspgsen repair` of the baseline (a partition-conditioned DynGAN from its weights,
+  fresh optimisers, constant lr), and one more repaired arm per `--repair-variant`;
 and, from scratch for twice the budget, `dyngan` with the baseline's networks (`model.d_width` too).
 Every run is read on the Stacked MNIST protocol (26,000 samples, the MNIST classifier): modes,
 KL, confident share and classifier FID; a table of mean ± std over seeds. One thread per run,
@@ -11,6 +15,7 @@ KL, confident share and classifier FID; a table of mean ± std over seeds. One t
 
     python benchmarks/collapse_repair.py --data-root ../shared/data --budget 600 --seeds 3 --jobs 2
     python benchmarks/collapse_repair.py ... --seeds 2 --first-seed 1 --with <earlier>/results.jsonl
+    python benchmarks/collapse_repair.py ... --repair-variant "repaired-delta0.5 model.delta=0.5"
 """
 from __future__ import annotations
 
@@ -43,6 +48,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--set", action="append", default=[], help="config overrides for every run")
     parser.add_argument("--dyngan-set", action="append", default=[],
                         help="overrides for the DynGAN runs only (repaired and from scratch), e.g. model.repartition_every=500")
+    parser.add_argument("--repair-variant", action="append", default=[], metavar="'NAME KEY=V [KEY=V ...]'",
+                        help="one more repaired arm, named NAME, with these overrides on top of --dyngan-set")
+    parser.add_argument("--arms", default="continued,restarted,repaired,dyngan",
+                        help="the follow-up arms to run (comma-separated; variants are added to them)")
     return parser.parse_args()
 
 
@@ -64,9 +73,14 @@ def follow_up(job: dict) -> dict:
         config = api.configure(base_run=job["out"], out=job["out"],
                                overrides=[f"train.time_limit={2 * job['budget']}"])
         result = api.train(config, resume=True)
-    elif job["kind"] == "repaired":
+    elif job["kind"] == "restarted":  # the baseline's config and weights, fresh optimisers, no lr schedule
+        config = api.configure(base_run=job["base"], out=job["out"],
+                               overrides=["train.controllers=[]", f"train.time_limit={job['budget']}",
+                                          f"train.init_from={job['base']}"])
+        result = api.train(config)
+    elif job["kind"].startswith("repaired"):
         result = api.repair(job["base"], time_limit=job["budget"], out=job["out"],
-                            overrides=[*job["set"], *job["dyngan_set"]])
+                            overrides=[*job["set"], *job["dyngan_set"], *job.get("variant", [])])
     else:
         config = api.configure(model="dyngan", data="stacked-mnist", data_root=job["data_root"], seed=job["seed"],
                                steps=10**9, out=job["out"], overrides=[*BASELINE, f"train.time_limit={2 * job['budget']}",
@@ -78,7 +92,10 @@ def follow_up(job: dict) -> dict:
 def table(rows: list[dict]) -> str:
     lines = ["| run | seeds | steps | " + " | ".join(label for _, label, _ in COLUMNS) + " |",
              "| --- | --- | --- |" + " --- |" * len(COLUMNS)]
-    for kind in ("baseline", "continued", "repaired", "dyngan"):
+    order = ("baseline", "continued", "restarted", "repaired", "dyngan")
+    kinds = sorted({r["kind"] for r in rows}, key=lambda k: (order.index(k.split("-")[0]) if k.split("-")[0] in order
+                                                              else len(order), k))
+    for kind in kinds:
         chosen = [r for r in rows if r["kind"] == kind]
         if chosen:
             cells = [_pm([scale * r[key] for r in chosen if key in r]) for key, _, scale in COLUMNS]
@@ -98,16 +115,21 @@ def main() -> None:
     args = parse_args()
     root = Path(args.out) / time.strftime("%Y%m%d-%H%M%S")
     common = {"data_root": args.data_root, "budget": args.budget, "set": args.set, "dyngan_set": args.dyngan_set}
+    arms = {kind: [] for kind in args.arms.split(",") if kind}
+    for variant in args.repair_variant:
+        name, *overrides = variant.split()
+        arms[name if name.startswith("repaired") else f"repaired-{name}"] = overrides
     with ProcessPoolExecutor(args.jobs) as pool:
         bases = list(pool.map(baseline, [{**common, "seed": s, "out": str(root / f"baseline-seed{s}")}
                                          for s in range(args.first_seed, args.first_seed + args.seeds)]))
-        jobs = [{**common, "seed": b["seed"], "kind": kind, "base": b["run"], "out": str(root / f"{kind}-seed{b['seed']}")}
-                for b in bases for kind in ("repaired", "dyngan", "continued")]
+        jobs = [{**common, "seed": b["seed"], "kind": kind, "variant": variant, "base": b["run"],
+                 "out": str(root / f"{kind}-seed{b['seed']}")} for b in bases for kind, variant in arms.items()]
+        jobs.sort(key=lambda job: job["kind"] != "dyngan")  # the longest first: the pool ends sooner
         followed = list(pool.map(follow_up, jobs))
     rows = bases + followed
     (root / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     rows += [json.loads(line) for path in args.earlier for line in Path(path).read_text().splitlines() if line]
-    print(f"\nbaseline {args.budget:g} s; continued and repaired {args.budget:g} s more; dyngan {2 * args.budget:g} s "
+    print(f"\nbaseline {args.budget:g} s; continued, restarted and repaired {args.budget:g} s more; dyngan {2 * args.budget:g} s "
           f"from scratch; seeds {sorted({r['seed'] for r in rows})}; runs in {root}\n")
     print(table(rows))
 

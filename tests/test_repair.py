@@ -67,3 +67,31 @@ def test_repair_says_which_runs_it_cannot_condition(tmp_path):
     with pytest.raises(UserError, match="partition themselves"):
         api.repair(dyn, steps=2)
     assert main(["repair", "--run", str(tmp_path / "nowhere")]) == 2
+
+
+def test_init_from_starts_a_new_run_from_another_runs_weights(tmp_path):
+    """`train.init_from`, the repair's like-for-like control: the new run starts at step 0 with the
+    base run's networks and EMA, fresh optimisers, and refuses a run whose networks differ."""
+    base_run = api.train(tiny_config(tmp_path, "dcgan", steps=6, data="grid25", extra=GRID)).run_dir
+    base = load_networks(existing_run_dir(base_run, need_checkpoint=True))
+    config = tiny_config(tmp_path, "dcgan", steps=1, data="grid25", name="warm",
+                         extra=[*GRID, f"train.init_from={base_run}", "train.checkpoint_every=1"])
+    seen = {}
+    api.train(config)
+    saved = load_networks(existing_run_dir(tmp_path / "warm", need_checkpoint=True))
+    assert saved.step == 1
+    # one step of fresh Adam moves every weight by about lr; a cold start would be far from the base
+    for name, tensor in base.saved["nets"].items():
+        if tensor.is_floating_point() and "running" not in name:  # batch statistics move by the batch
+            seen[name] = float((saved.saved["nets"][name] - tensor).abs().max())
+    assert max(seen.values()) < 3 * max(config.model.optim_g.lr, config.model.optim_d.lr) + 1e-6
+    first_moments = [s["step"] for s in saved.saved["optimizers"]["G"]["state"].values()]
+    assert all(int(step) == 1 for step in first_moments)  # fresh: one step taken, not the base run's 7
+    other = tiny_config(tmp_path, "dcgan", steps=1, data="grid25", name="wider",
+                        extra=[*GRID, "model.mlp_width=16", f"train.init_from={base_run}"])
+    with pytest.raises(UserError, match="networks differ"):
+        api.train(other)
+    with pytest.raises(UserError, match="is a dcgan run"):
+        api.train(tiny_config(tmp_path, "wgan-gp", steps=1, data="grid25", name="wgan",
+                              extra=[*GRID, f"train.init_from={base_run}"]))
+    assert not (tmp_path / "wgan").exists()  # refused before its folder was made

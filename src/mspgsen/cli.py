@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--image-size", help="S or HxW; images are resized/cropped to it; default: their own size")
     train.add_argument("--out", help="run folder (default runs/NNNNN-<model>-<data>)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    train.add_argument("--init-from", metavar="RUN", help="start a new run from RUN's network weights (same family "
+                       "and model settings; fresh optimisers, step 0)")
     train.add_argument("--device", help=f"auto | cpu | cuda | cuda:N; default {train_defaults.device}")
     train.add_argument("--precision", help="auto | fp32 | bf16; default auto: bf16 for image networks on a GPU or an "
                                            "AMX CPU, fp32 elsewhere")
@@ -173,7 +175,7 @@ def _train(args: argparse.Namespace) -> int:
         config_file=args.config, overrides=args.set, base_run=args.out if args.resume else None,
         model=args.model, data=args.data, steps=args.steps, batch_size=args.batch_size, image_size=args.image_size,
         out=args.out, device=args.device, precision=args.precision, seed=args.seed, data_root=args.data_root,
-        balancer_from=args.balancer_from, compile=args.compile, threads=args.threads)
+        balancer_from=args.balancer_from, init_from=args.init_from, compile=args.compile, threads=args.threads)
     if args.dry_run:
         import yaml
 

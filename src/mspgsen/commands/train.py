@@ -33,6 +33,7 @@ from mspgsen.training.rundir import RunDir, RunLock, existing_run_dir, new_run_d
 from mspgsen.training.seeding import seed_everything
 from mspgsen.training.snapshot import resume_run
 from mspgsen.training.state import TrainingState
+from mspgsen.training.warm_start import warm_start_from
 
 # Flags of `configure` and the config keys they set, and what may differ between a run and its
 # resumption: both declared on the config's fields (config.setting).
@@ -86,6 +87,11 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device,
     # built before the run folder, so a missing weights file or classifier leaves nothing behind
     evaluator = PeriodicEvaluator(config, source, device) if config.train.eval_every and world.is_main else None
     controllers = build_controllers(config, family.default_controllers())  # may read another run
+    if config.train.init_from and not resume:
+        if start:
+            raise UserError("train.init_from cannot be combined with a run that starts from weights of its own "
+                            "(mspgsen repair); leave it out.")
+        start = warm_start_from(config.train.init_from, family.name)
     if resume:
         if not config.train.out:
             raise UserError("--resume needs --out naming the run folder to continue.")
