@@ -22,50 +22,68 @@ from conftest import tiny_config
 GRID = ["data.size=600", "model.mlp_width=32"]
 
 
-@pytest.mark.parametrize("base_model", ["dcgan", "wgan-gp"])
-def test_the_repaired_networks_start_as_the_base_runs(tmp_path, base_model):
+IMAGES = ["model.conditional=false", "model.width=4"]  # mspgsen on the tiny labelled images, unconditional
+
+
+@pytest.mark.parametrize("base_model, data", [("dcgan", "grid25"), ("wgan-gp", "grid25"), ("mspgsen", "grid25"),
+                                              ("mspgsen", "images")])
+def test_the_repaired_networks_start_as_the_base_runs(tmp_path, tiny_images, base_model, data):
     """Before its first step the repaired G gives the base G's samples for every partition label,
     and the repaired D the base D's scores: the new inputs and the projection start at zero."""
-    base_run = api.train(tiny_config(tmp_path, base_model, steps=6, data="grid25", extra=GRID)).run_dir
+    source_name, extra = (str(tiny_images), IMAGES) if data == "images" else ("grid25", GRID)
+    base_run = api.train(tiny_config(tmp_path, base_model, steps=6, data=source_name, extra=extra)).run_dir
     base = load_networks(existing_run_dir(base_run, need_checkpoint=True))
     config = repaired_config(base, base_run, 2, None, str(tmp_path / "fixed"), None, "cpu", [])
+    assert config.model.name == ("mspgsen-repaired" if base_model == "mspgsen" else "dyngan")
     source = load_data(config.data)
-    family = FAMILIES.get("dyngan")(config.model, source.shape)
+    family = FAMILIES.get(config.model.name)(config.model, source.shape)
     state = TrainingState(family, config, torch.device("cpu"), source.stream(16, 0, torch.device("cpu")))
     start_from(state, base)
-    generator, discriminator = state.nets["G"].eval(), state.nets["D"].eval()
-    z = torch.randn(64, family.latent_dim(), generator=torch.Generator().manual_seed(0))
-    labels = torch.randint(config.model.max_partitions, (64,), generator=torch.Generator().manual_seed(1))
+    nets = state.nets.eval()
+    z = torch.randn(48, family.latent_dim(), generator=torch.Generator().manual_seed(0))
+    labels = torch.randint(config.model.max_partitions, (48,), generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        expected = base.nets["G"](z)
-        torch.testing.assert_close(generator(z, labels), expected, rtol=1e-5, atol=1e-6)
-        torch.testing.assert_close(state.ema.model.eval()(z, labels), expected, rtol=1e-5, atol=1e-6)
-        x = source.stream(64, 0, torch.device("cpu")).next().x
-        torch.testing.assert_close(discriminator(x, labels), base.nets["D"](x), rtol=1e-5, atol=1e-6)
+        expected = base.family.generate(base.nets, z)
+        torch.testing.assert_close(family.generate(nets, z, labels), expected, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(family.generate({"G": state.ema.model.eval()}, z, labels), expected,
+                                   rtol=1e-5, atol=1e-5)
+        x = source.stream(48, 0, torch.device("cpu")).next().x
+        torch.testing.assert_close(family.discriminate(nets, x, labels), base.family.discriminate(base.nets, x),
+                                   rtol=1e-5, atol=1e-5)
     assert family.partition.history and family.partition.history[0]["step"] == 0  # the first partitions
 
 
-def test_repair_trains_a_new_run_that_says_where_it_came_from(tmp_path, capsys):
-    base_run = api.train(tiny_config(tmp_path, "dcgan", steps=4, data="grid25", extra=GRID)).run_dir
+@pytest.mark.parametrize("base_model", ["dcgan", "mspgsen"])
+def test_repair_trains_a_new_run_that_says_where_it_came_from(tmp_path, capsys, base_model):
+    """The CLI's repaired run: its config names the base run, its timeline the repartitions, a
+    split happens (δ so large that D flags every sample) and the run resumes like any other."""
+    base_run = api.train(tiny_config(tmp_path, base_model, steps=4, data="grid25", extra=GRID)).run_dir
     out = tmp_path / "fixed"
-    assert main(["repair", "--run", str(base_run), "--steps", "6", "--out", str(out),
+    assert main(["repair", "--run", str(base_run), "--steps", "6", "--out", str(out), "--set", "model.delta=1e6",
                  "--set", "model.repartition_every=3", "--set", "train.log_every=3"]) == 0
     assert f"repaired run: {out}" in capsys.readouterr().out
     saved = (out / "config.yaml").read_text()
-    assert "name: dyngan" in saved and "base_model: dcgan" in saved and str(base_run.resolve()) in saved
+    assert str(base_run.resolve()) in saved
+    assert ("name: mspgsen-repaired" in saved if base_model == "mspgsen" else
+            "name: dyngan" in saved and "base_model: dcgan" in saved)
     timeline = json.loads((out / "partitions.json").read_text())
     assert [entry["step"] for entry in timeline] == [0, 3, 6]
+    assert timeline[0]["partitions"] == 2 and timeline[0]["flagged_share"] == 1.0
     resumed = api.train(api.configure(base_run=out, out=str(out), steps=8), resume=True)  # resumes as any run
     assert resumed.step == 8
 
 
-def test_repair_says_which_runs_it_cannot_condition(tmp_path):
+def test_repair_says_which_runs_it_cannot_condition(tmp_path, tiny_images):
     vae = api.train(tiny_config(tmp_path, "vaegan", steps=2, name="vae")).run_dir
     with pytest.raises(UserError, match="one-G, one-D runs"):
         api.repair(vae, steps=2)
     dyn = api.train(tiny_config(tmp_path, "dyngan", steps=2, name="dyn", data="grid25", extra=GRID)).run_dir
     with pytest.raises(UserError, match="partition themselves"):
         api.repair(dyn, steps=2)
+    classes = api.train(tiny_config(tmp_path, "mspgsen", steps=2, name="classes", data=str(tiny_images),
+                                    extra=["model.width=4"])).run_dir
+    with pytest.raises(UserError, match="conditioned on the data's classes"):
+        api.repair(classes, steps=2)
     assert main(["repair", "--run", str(tmp_path / "nowhere")]) == 2
 
 

@@ -1,15 +1,19 @@
-"""`mspgsen repair`: continue any one-G, one-D run as a DynGAN over the partitions its generator misses.
+"""`mspgsen repair`: continue a trained run as a generator conditioned on the partitions it misses.
 
-The repaired run is a new run folder whose config is a `dyngan` one that says where it came from
-(`model.repaired_from`, `model.base_model`): the base run's networks (its family's NetSpec, width,
-latent size), data, optimisers and seed, with G given a one-hot partition input and D a projection
-head. Both start from the base run's weights, the new input's weights and the projection at zero,
-so before its first step the repaired G and D compute exactly what the base run's did. Before that
-step DynGAN's detector (a full pass of the base D over the training set) makes the first partitions;
-from then on the run repartitions on its own (`model.repartition_every`).
+The repaired run is a new run folder that says where it came from (`model.repaired_from`):
+- a one-G, one-D run (dcgan, wgan, wgan-gp, sagan, sagan-wgangp) becomes a `dyngan` run with the
+  base run's networks (`model.base_model`: its family's NetSpec, width, latent size), G given a
+  one-hot partition input and D a projection head;
+- an `mspgsen` run becomes an `mspgsen-repaired` one (families/mspgsen_repaired.py): the same model
+  config, the partition index carried by mspgsen's conditional path.
+Either way both start from the base run's weights, the new inputs' weights and the projection at
+zero, so before its first step the repaired G and D compute exactly what the base run's did; data,
+optimisers and seed are the base run's. Before that step the detector (a full pass of the base D
+over the training set) makes the first partitions; from then on the run repartitions on its own
+(`model.repartition_every`).
 
-Families with other networks (`mspgsen`'s pyramid, `vaegan`'s encoder) are not repairable yet; a
-DynGAN run partitions itself already (train it longer with `--resume`).
+`vaegan` runs are not repairable yet; a DynGAN run partitions itself already (train it longer
+with `--resume`).
 """
 from __future__ import annotations
 
@@ -23,6 +27,8 @@ from mspgsen.errors import UserError
 from mspgsen.families import FAMILIES
 from mspgsen.families.adversarial import AdversarialFamily
 from mspgsen.families.dyngan import DynGAN
+from mspgsen.families.mspgsen import MSPGSEN
+from mspgsen.families.partitioned import PartitionedTraining
 from mspgsen.resolve import resolve
 from mspgsen.sampling import LoadedNetworks, load_networks
 from mspgsen.training.rundir import existing_run_dir
@@ -40,33 +46,46 @@ def repair(run_dir: str | Path, steps: int | None = None, time_limit: float | No
     base = load_networks(run)
     check_repairable(base)
     config = repaired_config(base, run.path, steps, time_limit, out, data_root, device, list(overrides))
-    print(f"repairing {run.path} ({base.family.name}, step {base.step}) as a partition-conditioned dyngan", flush=True)
+    print(f"repairing {run.path} ({base.family.name}, step {base.step}) as a partition-conditioned "
+          f"{config.model.name}", flush=True)
     return train(config, start=lambda state: start_from(state, base))
 
 
 def check_repairable(base: LoadedNetworks) -> None:
     family = type(base.family)
-    if issubclass(family, DynGAN):
+    if issubclass(family, PartitionedTraining):
         raise UserError(f"{base.family.name} runs partition themselves already; train this one further with "
                         "`mspgsen train --resume --out RUN --steps N` instead.")
-    if not issubclass(family, AdversarialFamily):
-        repairable = sorted(name for name in FAMILIES.names()
-                            if issubclass(FAMILIES.get(name), AdversarialFamily) and not issubclass(FAMILIES.get(name), DynGAN))
-        raise UserError(f"repair continues one-G, one-D runs ({', '.join(repairable)}); {base.family.name}'s "
-                        "networks are not of that kind yet.")
-    if base.config.model.pack > 1:
+    if not issubclass(family, (AdversarialFamily, MSPGSEN)):
+        repairable = sorted(name for name in FAMILIES.names() if _repairable(FAMILIES.get(name)))
+        raise UserError(f"repair continues one-G, one-D runs and mspgsen runs ({', '.join(repairable)}); "
+                        f"{base.family.name}'s networks are not of that kind yet.")
+    if isinstance(base.family, MSPGSEN) and base.family.num_classes:
+        raise UserError("this mspgsen run is conditioned on the data's classes; a repaired run conditions its "
+                        "networks on partitions instead, so it cannot start from this one. Repair an unconditional "
+                        "run (trained with --set model.conditional=false).")
+    if getattr(base.config.model, "pack", 1) > 1:
         raise UserError("this run's D judges packs of samples (model.pack > 1); a repaired D scores each sample "
                         "against its own partition, so it cannot start from it.")
+
+
+def _repairable(family: type) -> bool:
+    return issubclass(family, (AdversarialFamily, MSPGSEN)) and not issubclass(family, PartitionedTraining)
 
 
 def repaired_config(base: LoadedNetworks, path: Path, steps: int | None, time_limit: float | None, out: str | None,
                     data_root: str | None, device: str | None, overrides: list[str]):
     old = base.config.to_dict()
-    model = {key: old["model"][key] for key in KEPT_MODEL_KEYS if key in old["model"]}
-    model.update(name="dyngan", base_model=base.family.name, repaired_from=str(path.resolve()))
-    # the base run's training settings, less its folder and its controllers (with their sections)
+    if isinstance(base.family, MSPGSEN):  # the whole model config: the networks and losses stay mspgsen's
+        model = dict(old["model"], name="mspgsen-repaired", repaired_from=str(path.resolve()))
+    else:
+        model = {key: old["model"][key] for key in KEPT_MODEL_KEYS if key in old["model"]}
+        model.update(name="dyngan", base_model=base.family.name, repaired_from=str(path.resolve()))
+    # the base run's training settings, less its folder, its start and its controllers (with their
+    # sections; mspgsen's own controllers, APFL and BALANCE, keep theirs)
+    kept_sections = ("apfl", "balance") if isinstance(base.family, MSPGSEN) else ()
     train = {key: value for key, value in old["train"].items()
-             if key not in ("out", "controllers") and not isinstance(value, dict)}
+             if key not in ("out", "controllers", "init_from") and (not isinstance(value, dict) or key in kept_sections)}
     if steps is not None:
         train["steps"] = steps
     if time_limit is not None:
@@ -78,10 +97,13 @@ def repaired_config(base: LoadedNetworks, path: Path, steps: int | None, time_li
 
 def start_from(state: TrainingState, base: LoadedNetworks) -> None:
     """Load the base run's G and D into the conditional ones (new inputs and projection at zero),
-    the same into the EMA, and make the first partitions with the base D."""
+    its other networks (mspgsen's D_aux) as they are, the same G into the EMA, and make the first
+    partitions with the base D."""
     generator, discriminator = state.nets["G"], state.nets["D"]
     widen_into(generator.base, base.nets["G"].state_dict())
     discriminator.base.load_state_dict(base.nets["D"].state_dict())
+    for key in state.nets.keys() - {"G", "D"}:
+        state.nets[key].load_state_dict(base.nets[key].state_dict())
     if state.ema:
         state.ema.model.load_state_dict(generator.state_dict())
     actions = state.family.repartition(0, state.step_context())

@@ -81,12 +81,17 @@ class MSPGSEN(Family):
     # --- networks -------------------------------------------------------------------------------
 
     def build_networks(self) -> dict[str, nn.Module]:
+        return self.networks(self.num_classes, self.num_classes)
+
+    def networks(self, g_classes: int, d_classes: int, g_extra_inputs: int = 0) -> dict[str, nn.Module]:
+        """G, D (and D_aux): G with a class embedding of `g_classes` labels (images) or reading
+        `g_extra_inputs` more inputs beside z (points), D with a projection head of `d_classes`."""
         cfg, shape = self.config, self.shape
         latent, d_spectral_norm = self.latent_dim(), cfg.spectral_norm == "d"
         if shape.kind == "points":
             if cfg.mlp_width % cfg.tokens:
                 raise UserError(f"model.mlp_width {cfg.mlp_width} must be a multiple of model.tokens {cfg.tokens}.")
-            nets = {"G": TokenMLPGenerator(latent, shape.dims[0], cfg.mlp_width, cfg.mlp_depth, cfg.tokens,
+            nets = {"G": TokenMLPGenerator(latent + g_extra_inputs, shape.dims[0], cfg.mlp_width, cfg.mlp_depth, cfg.tokens,
                                            gctdrn=cfg.gctdrn, dema=cfg.dema, afe=cfg.afe),
                     "D": PointDiscriminator(shape.dims[0], cfg.mlp_width, cfg.mlp_depth,
                                             spectral_norm=d_spectral_norm)}
@@ -101,9 +106,9 @@ class MSPGSEN(Family):
         if cfg.afe:
             heads.add(middle_scale(sizes))
         nets = {"G": MultiScaleGenerator(shape, latent, width, head_scales=sorted(heads),
-                                         num_classes=self.num_classes, gctdrn=cfg.gctdrn, dema=cfg.dema, afe=cfg.afe),
+                                         num_classes=g_classes, gctdrn=cfg.gctdrn, dema=cfg.dema, afe=cfg.afe),
                 "D": MultiScaleDiscriminator(shape, width, multiscale=cfg.multiscale, progressive=cfg.progressive,
-                                             num_classes=self.num_classes, dema=cfg.dema,
+                                             num_classes=d_classes, dema=cfg.dema,
                                              spectral_norm=d_spectral_norm)}
         if cfg.afe:
             nets["D_aux"] = AuxiliaryDiscriminator(shape.channels, sizes[middle_scale(sizes)], width,
@@ -171,8 +176,8 @@ class MSPGSEN(Family):
         real images at the scale D_aux reads (real points on 2-D data):
             L_Daux = −E[log D_aux(F_real)] − E[log(1 − D_aux(F_gen))]."""
         batch = ctx.real()
-        real_labels = self._drop_labels(batch.y if self.num_classes else None)
-        fake_labels = self._fake_labels(len(batch.x), ctx.device)
+        real_labels = self._real_labels(ctx, batch)
+        fake_labels = self._fake_labels(ctx, len(batch.x))
         with torch.no_grad():
             fake = self._generate(ctx, len(batch.x), fake_labels)
         real = self._real_pyramid(ctx, batch.x)
@@ -183,6 +188,7 @@ class MSPGSEN(Family):
         both = _noisy(_joined(real, fake.pyramid), ctx.knobs.noise())
         labels = None if real_labels is None else torch.cat([real_labels, fake_labels])
         scores = self._critic(ctx, both, labels)
+        self._observe_real(batch, scores[:n])
         terms = {"D/adv": discriminator_loss(ctx, self.loss, scores[:n], scores[n:], samples=(batch.x, fake.final))}
         if self.config.afe:
             aux = ctx.nets["D_aux"](torch.cat([self._real_middle(real, batch.x), fake.middle]), groups=2)
@@ -196,7 +202,7 @@ class MSPGSEN(Family):
         samples. Its generated half pulls D_aux(F_gen) down while eq. 19 pushes it up, so the sum
         sets G's target for D_aux(F_gen) at 1/(1 + λ_aux), not 1. Plus L_LGCL (`G/lgcl`, eq. 7) and,
         when APFL asks, L_FM (`G/fm`, eq. 12)."""
-        labels = self._fake_labels(ctx.batch_size, ctx.device)
+        labels = self._fake_labels(ctx, ctx.batch_size)
         fake = self._generate(ctx, ctx.batch_size, labels)
         terms = {"G/adv": self.loss.generator(self._critic(ctx, _noisy(fake.pyramid, ctx.knobs.noise()), labels))}
         needs_real = ctx.knobs.weight("G/fm") > 0 or self.config.afe
@@ -212,7 +218,8 @@ class MSPGSEN(Family):
             terms["G/aux"] = self.loss.generator(fake_aux)
             terms["G/aux_critic"] = self.loss.discriminator(real_aux, fake_aux)
         if fake.paths:
-            blocks = [block.attention for block in ctx.nets["G"].blocks if block.attention is not None]
+            blocks = [block.attention for block in self._pyramid_generator(ctx.nets).blocks
+                      if block.attention is not None]
             losses = [dema.contrastive_loss(paths, self.config.contrastive_temperature)
                       for dema, paths in zip(blocks, fake.paths)]
             terms["G/lgcl"] = torch.stack(losses).mean()
@@ -221,10 +228,13 @@ class MSPGSEN(Family):
     # --- helpers --------------------------------------------------------------------------------
 
     def _generate(self, ctx: StepContext, n: int, labels: torch.Tensor | None) -> GeneratorOutput:
-        generator = ctx.nets["G"]
         if ctx.knobs.level is not None and self.grows():
-            generator.level.fill_(ctx.knobs.level)
-        return generator(ctx.latents(n), labels)
+            self._pyramid_generator(ctx.nets).level.fill_(ctx.knobs.level)
+        return ctx.nets["G"](ctx.latents(n), labels)
+
+    def _pyramid_generator(self, nets) -> nn.Module:
+        """The MultiScaleGenerator (or TokenMLPGenerator) in nets["G"] (a repaired run wraps it)."""
+        return nets["G"]
 
     def _growth_level(self, ctx: StepContext) -> float | None:
         """The progressive level D runs at (it skips the scales above it); None: full size."""
@@ -256,10 +266,17 @@ class MSPGSEN(Family):
     def _sizes(self) -> list[tuple[int, int]]:
         return scale_sizes(self.shape)
 
-    def _fake_labels(self, n: int, device: torch.device) -> torch.Tensor | None:
+    def _real_labels(self, ctx: StepContext, batch) -> torch.Tensor | None:
+        """The labels D judges a real batch under: its classes, some dropped to the null label."""
+        return self._drop_labels(batch.y if self.num_classes else None)
+
+    def _fake_labels(self, ctx: StepContext, n: int) -> torch.Tensor | None:
         if not self.num_classes:
             return None
-        return self._drop_labels(torch.randint(self.num_classes, (n,), device=device))
+        return self._drop_labels(torch.randint(self.num_classes, (n,), device=ctx.device))
+
+    def _observe_real(self, batch, real_scores: torch.Tensor) -> None:
+        """D's scores of the real batch, for a family that tracks them (a repaired run's detector)."""
 
     def _drop_labels(self, labels: torch.Tensor | None) -> torch.Tensor | None:
         if labels is None or self.config.label_dropout <= 0:
