@@ -22,19 +22,21 @@ from conftest import tiny_config
 GRID = ["data.size=600", "model.mlp_width=32"]
 
 
-IMAGES = ["model.conditional=false", "model.width=4"]  # mspgsen on the tiny labelled images, unconditional
+# the tiny labelled images, small networks; mspgsen unconditional (a class-conditional run cannot be repaired)
+IMAGES = {"mspgsen": ["model.conditional=false", "model.width=4"], "vaegan": ["model.width=4"]}
+REPAIRED_AS = {"dcgan": "dyngan", "wgan-gp": "dyngan", "mspgsen": "mspgsen-repaired", "vaegan": "vaegan-repaired"}
 
 
 @pytest.mark.parametrize("base_model, data", [("dcgan", "grid25"), ("wgan-gp", "grid25"), ("mspgsen", "grid25"),
-                                              ("mspgsen", "images")])
+                                              ("mspgsen", "images"), ("vaegan", "grid25"), ("vaegan", "images")])
 def test_the_repaired_networks_start_as_the_base_runs(tmp_path, tiny_images, base_model, data):
     """Before its first step the repaired G gives the base G's samples for every partition label,
     and the repaired D the base D's scores: the new inputs and the projection start at zero."""
-    source_name, extra = (str(tiny_images), IMAGES) if data == "images" else ("grid25", GRID)
+    source_name, extra = (str(tiny_images), IMAGES[base_model]) if data == "images" else ("grid25", GRID)
     base_run = api.train(tiny_config(tmp_path, base_model, steps=6, data=source_name, extra=extra)).run_dir
     base = load_networks(existing_run_dir(base_run, need_checkpoint=True))
     config = repaired_config(base, base_run, 2, None, str(tmp_path / "fixed"), None, "cpu", [])
-    assert config.model.name == ("mspgsen-repaired" if base_model == "mspgsen" else "dyngan")
+    assert config.model.name == REPAIRED_AS[base_model]
     source = load_data(config.data)
     family = FAMILIES.get(config.model.name)(config.model, source.shape)
     state = TrainingState(family, config, torch.device("cpu"), source.stream(16, 0, torch.device("cpu")))
@@ -45,15 +47,19 @@ def test_the_repaired_networks_start_as_the_base_runs(tmp_path, tiny_images, bas
     with torch.no_grad():
         expected = base.family.generate(base.nets, z)
         torch.testing.assert_close(family.generate(nets, z, labels), expected, rtol=1e-5, atol=1e-5)
-        torch.testing.assert_close(family.generate({"G": state.ema.model.eval()}, z, labels), expected,
-                                   rtol=1e-5, atol=1e-5)
+        if state.ema:
+            torch.testing.assert_close(family.generate({"G": state.ema.model.eval()}, z, labels), expected,
+                                       rtol=1e-5, atol=1e-5)
         x = source.stream(48, 0, torch.device("cpu")).next().x
         torch.testing.assert_close(family.discriminate(nets, x, labels), base.family.discriminate(base.nets, x),
                                    rtol=1e-5, atol=1e-5)
+        if "E" in nets:  # vaegan: the encoder is kept, so reconstructions are the base run's too
+            torch.testing.assert_close(family.reconstruct(nets, x), base.family.reconstruct(base.nets, x),
+                                       rtol=1e-5, atol=1e-5)
     assert family.partition.history and family.partition.history[0]["step"] == 0  # the first partitions
 
 
-@pytest.mark.parametrize("base_model", ["dcgan", "mspgsen"])
+@pytest.mark.parametrize("base_model", ["dcgan", "mspgsen", "vaegan"])
 def test_repair_trains_a_new_run_that_says_where_it_came_from(tmp_path, capsys, base_model):
     """The CLI's repaired run: its config names the base run, its timeline the repartitions, a
     split happens (δ so large that D flags every sample) and the run resumes like any other."""
@@ -64,8 +70,8 @@ def test_repair_trains_a_new_run_that_says_where_it_came_from(tmp_path, capsys, 
     assert f"repaired run: {out}" in capsys.readouterr().out
     saved = (out / "config.yaml").read_text()
     assert str(base_run.resolve()) in saved
-    assert ("name: mspgsen-repaired" in saved if base_model == "mspgsen" else
-            "name: dyngan" in saved and "base_model: dcgan" in saved)
+    assert f"name: {REPAIRED_AS[base_model]}" in saved
+    assert ("base_model: dcgan" in saved) == (base_model == "dcgan")
     timeline = json.loads((out / "partitions.json").read_text())
     assert [entry["step"] for entry in timeline] == [0, 3, 6]
     assert timeline[0]["partitions"] == 2 and timeline[0]["flagged_share"] == 1.0
@@ -74,9 +80,6 @@ def test_repair_trains_a_new_run_that_says_where_it_came_from(tmp_path, capsys, 
 
 
 def test_repair_says_which_runs_it_cannot_condition(tmp_path, tiny_images):
-    vae = api.train(tiny_config(tmp_path, "vaegan", steps=2, name="vae")).run_dir
-    with pytest.raises(UserError, match="one-G, one-D runs"):
-        api.repair(vae, steps=2)
     dyn = api.train(tiny_config(tmp_path, "dyngan", steps=2, name="dyn", data="grid25", extra=GRID)).run_dir
     with pytest.raises(UserError, match="partition themselves"):
         api.repair(dyn, steps=2)
@@ -113,3 +116,17 @@ def test_init_from_starts_a_new_run_from_another_runs_weights(tmp_path):
         api.train(tiny_config(tmp_path, "wgan-gp", steps=1, data="grid25", name="wgan",
                               extra=[*GRID, f"train.init_from={base_run}"]))
     assert not (tmp_path / "wgan").exists()  # refused before its folder was made
+
+
+def test_a_repaired_vaegan_reconstructs_images_under_their_nearest_partition(tmp_path, tiny_images):
+    """`mspgsen reconstruct` of a repaired run: each image is decoded under the partition whose
+    centroid in D's features is nearest (two partitions here: δ so large that all is flagged)."""
+    base_run = api.train(tiny_config(tmp_path, "vaegan", steps=2, data=str(tiny_images),
+                                     extra=IMAGES["vaegan"])).run_dir
+    fixed = api.repair(base_run, steps=2, out=str(tmp_path / "fixed"), overrides=["model.delta=1e6"]).run_dir
+    loaded = load_networks(existing_run_dir(fixed, need_checkpoint=True))
+    assert loaded.family.partition.count == 2 and len(loaded.family.partition.centroids) == 2
+    out = tmp_path / "rebuilt.png"
+    assert main(["reconstruct", "--run", str(fixed), "--images", str(tiny_images), "--n", "8",
+                 "--out", str(out)]) == 0
+    assert out.is_file()

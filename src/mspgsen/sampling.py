@@ -62,6 +62,7 @@ def load_networks(run: RunDir, device: torch.device | str = "cpu") -> LoadedNetw
     saved = load_state(run.checkpoint)
     check_weights(nets, saved["nets"], f"the network weights in {run.checkpoint}")
     nets.load_state_dict(saved["nets"])
+    family.load_state_dict(saved.get("family") or {})  # its own state (a partition, where it keeps one)
     return LoadedNetworks(config, family, shape, nets.to(device).eval(), saved, int(saved["step"]))
 
 

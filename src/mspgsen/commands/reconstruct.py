@@ -25,7 +25,7 @@ def reconstruct(run_dir: str | Path, images: str, out: str | Path, n: int = 32, 
     run = existing_run_dir(run_dir, need_checkpoint=True)
     torch_device = resolve_device(device)
     loaded = load_networks(run, torch_device)
-    if not hasattr(loaded.family, "encode"):
+    if not hasattr(loaded.family, "reconstruct"):
         raise UserError(f"{loaded.family.name} has no encoder; reconstruct needs a vaegan run.")
     if loaded.shape.kind != "images":
         raise UserError("reconstruct works on image runs.")
@@ -34,7 +34,7 @@ def reconstruct(run_dir: str | Path, images: str, out: str | Path, n: int = 32, 
                                   limit=n))
     real = source.images[:n].float().to(torch_device) / 127.5 - 1.0
     with torch.no_grad():
-        rebuilt = loaded.family.generate(loaded.nets, loaded.family.encode(loaded.nets, real))
+        rebuilt = loaded.family.reconstruct(loaded.nets, real)
     mse = float(F.mse_loss(rebuilt, real))
     baseline = float(F.mse_loss(real.mean(dim=0, keepdim=True).expand_as(real), real))
     columns = min(8, len(real))

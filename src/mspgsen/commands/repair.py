@@ -5,15 +5,16 @@ The repaired run is a new run folder that says where it came from (`model.repair
   base run's networks (`model.base_model`: its family's NetSpec, width, latent size), G given a
   one-hot partition input and D a projection head;
 - an `mspgsen` run becomes an `mspgsen-repaired` one (families/mspgsen_repaired.py): the same model
-  config, the partition index carried by mspgsen's conditional path.
+  config, the partition index carried by mspgsen's conditional path;
+- a `vaegan` run becomes a `vaegan-repaired` one (families/vaegan_repaired.py): the same model
+  config, the encoder kept, a one-hot partition input on G (the decoder) and a projection on D.
 Either way both start from the base run's weights, the new inputs' weights and the projection at
 zero, so before its first step the repaired G and D compute exactly what the base run's did; data,
 optimisers and seed are the base run's. Before that step the detector (a full pass of the base D
 over the training set) makes the first partitions; from then on the run repartitions on its own
 (`model.repartition_every`).
 
-`vaegan` runs are not repairable yet; a DynGAN run partitions itself already (train it longer
-with `--resume`).
+A run that partitions itself already (dyngan, or a repaired run) is trained longer with `--resume`.
 """
 from __future__ import annotations
 
@@ -26,15 +27,17 @@ from mspgsen.commands.train import TrainResult, train
 from mspgsen.errors import UserError
 from mspgsen.families import FAMILIES
 from mspgsen.families.adversarial import AdversarialFamily
-from mspgsen.families.dyngan import DynGAN
 from mspgsen.families.mspgsen import MSPGSEN
 from mspgsen.families.partitioned import PartitionedTraining
+from mspgsen.families.vaegan import VAEGAN
 from mspgsen.resolve import resolve
 from mspgsen.sampling import LoadedNetworks, load_networks
 from mspgsen.training.rundir import existing_run_dir
 from mspgsen.training.state import TrainingState
 
-# what the repaired run keeps of the base run's model config (the rest is DynGAN's own)
+# the family a run of each kind is repaired as (the first that matches)
+REPAIRED_AS = ((MSPGSEN, "mspgsen-repaired"), (VAEGAN, "vaegan-repaired"), (AdversarialFamily, "dyngan"))
+# what a repaired dyngan run keeps of the base run's model config (the rest is DynGAN's own)
 KEPT_MODEL_KEYS = ("latent_dim", "width", "mlp_width", "mlp_depth", "n_critic", "g_steps", "optim_g", "optim_d",
                    "ema_decay", "g_norm", "d_norm", "spectral_norm", "bias", "minibatch_std", "r1_weight", "d_width")
 
@@ -56,10 +59,10 @@ def check_repairable(base: LoadedNetworks) -> None:
     if issubclass(family, PartitionedTraining):
         raise UserError(f"{base.family.name} runs partition themselves already; train this one further with "
                         "`mspgsen train --resume --out RUN --steps N` instead.")
-    if not issubclass(family, (AdversarialFamily, MSPGSEN)):
-        repairable = sorted(name for name in FAMILIES.names() if _repairable(FAMILIES.get(name)))
-        raise UserError(f"repair continues one-G, one-D runs and mspgsen runs ({', '.join(repairable)}); "
-                        f"{base.family.name}'s networks are not of that kind yet.")
+    if repaired_name(family) is None:
+        repairable = sorted(name for name in FAMILIES.names() if repaired_name(FAMILIES.get(name)))
+        raise UserError(f"repair continues runs of {', '.join(repairable)}; {base.family.name}'s networks are "
+                        "none of these.")
     if isinstance(base.family, MSPGSEN) and base.family.num_classes:
         raise UserError("this mspgsen run is conditioned on the data's classes; a repaired run conditions its "
                         "networks on partitions instead, so it cannot start from this one. Repair an unconditional "
@@ -69,15 +72,19 @@ def check_repairable(base: LoadedNetworks) -> None:
                         "against its own partition, so it cannot start from it.")
 
 
-def _repairable(family: type) -> bool:
-    return issubclass(family, (AdversarialFamily, MSPGSEN)) and not issubclass(family, PartitionedTraining)
+def repaired_name(family: type) -> str | None:
+    """The family a run of `family` is repaired as; None when it cannot be."""
+    if issubclass(family, PartitionedTraining):
+        return None
+    return next((name for kind, name in REPAIRED_AS if issubclass(family, kind)), None)
 
 
 def repaired_config(base: LoadedNetworks, path: Path, steps: int | None, time_limit: float | None, out: str | None,
                     data_root: str | None, device: str | None, overrides: list[str]):
     old = base.config.to_dict()
-    if isinstance(base.family, MSPGSEN):  # the whole model config: the networks and losses stay mspgsen's
-        model = dict(old["model"], name="mspgsen-repaired", repaired_from=str(path.resolve()))
+    name = repaired_name(type(base.family))
+    if name != "dyngan":  # the whole model config: the networks and losses stay the base family's
+        model = dict(old["model"], name=name, repaired_from=str(path.resolve()))
     else:
         model = {key: old["model"][key] for key in KEPT_MODEL_KEYS if key in old["model"]}
         model.update(name="dyngan", base_model=base.family.name, repaired_from=str(path.resolve()))

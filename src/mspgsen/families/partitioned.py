@@ -98,7 +98,7 @@ class PartitionedTraining:
             for batch in ctx.stream.in_order(FULL_PASS_BATCH):
                 score, feature = self.score_and_features(ctx.nets, batch.x, partition.labels[batch.index])
                 probabilities.append(torch.sigmoid(score.float()))
-                features.append(feature.float().flatten(2).mean(dim=2) if feature.dim() > 2 else feature.float())
+                features.append(pooled(feature))
                 if batch.y is not None:
                     labels.append(batch.y)
         finally:
@@ -139,3 +139,8 @@ class PartitionedTraining:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if "partition" in state:
             self.partition.load_state_dict(state["partition"])
+
+
+def pooled(features: torch.Tensor) -> torch.Tensor:
+    """One vector per sample: a feature map averaged over its positions (a vector as it is)."""
+    return features.float().flatten(2).mean(dim=2) if features.dim() > 2 else features.float()

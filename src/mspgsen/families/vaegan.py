@@ -65,17 +65,22 @@ class VAEGAN(Family):
         return super().latent_dim()
 
     def build_networks(self) -> dict[str, nn.Module]:
-        cfg, latent, shape = self.config, self.latent_dim(), self.shape
+        return self.networks()
+
+    def networks(self, g_extra_inputs: int = 0) -> dict[str, nn.Module]:
+        """G (reading `g_extra_inputs` more inputs beside z), D, E and R."""
+        cfg, shape = self.config, self.shape
+        latent = self.latent_dim() + g_extra_inputs
         if shape.kind == "points":
             spec = NetSpec(g_norm="batch", d_norm="none")
             return {"G": MLPGenerator(latent, shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec),
                     "D": MLPDiscriminator(shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec),
-                    "E": MLPEncoder(shape.dims[0], latent, cfg.mlp_width, cfg.mlp_depth),
+                    "E": MLPEncoder(shape.dims[0], self.latent_dim(), cfg.mlp_width, cfg.mlp_depth),
                     "R": PointReconstructionNet(shape.dims[0])}
         spec = dataclasses.replace(VAEGAN_NETS, attention_heads=cfg.attention_heads)
         return {"G": ConvGenerator(shape, latent, cfg.width, spec),
                 "D": ConvDiscriminator(shape, cfg.width, spec),
-                "E": ConvEncoder(shape, latent, cfg.width),
+                "E": ConvEncoder(shape, self.latent_dim(), cfg.width),
                 "R": ReconstructionNet(shape.channels)}
 
     def optimizers(self) -> dict[str, OptimizerPlan]:
@@ -95,25 +100,33 @@ class VAEGAN(Family):
         """The latent mean of x: what `mspgsen reconstruct` decodes."""
         return nets["E"](x)[0]
 
+    @torch.no_grad()
+    def reconstruct(self, nets, x: torch.Tensor) -> torch.Tensor:
+        """G's decoding of x's latent mean (`mspgsen reconstruct`)."""
+        return self.generate(nets, self.encode(nets, x))
+
     def phases(self) -> list[Phase]:
         return [Phase("D", "D", ("D",), self.discriminator_terms), Phase("G", "G", ("G", "E", "R"), self.generator_terms)]
 
     def discriminator_terms(self, ctx: StepContext) -> Terms:
-        real = ctx.real().x
+        batch = ctx.real()
+        real, real_labels, prior_labels = batch.x, self._real_labels(ctx, batch), self._prior_labels(ctx, len(batch.x))
         with torch.no_grad():
-            reconstructed = ctx.nets["G"](reparameterise(*ctx.nets["E"](real)))
-            sampled = ctx.nets["G"](ctx.latents(len(real)))
-        real_scores = ctx.nets["D"](real)
-        fake_scores = ctx.nets["D"](torch.cat([reconstructed, sampled]))
+            reconstructed = self._decode(ctx.nets, reparameterise(*ctx.nets["E"](real)), real_labels)
+            sampled = self._decode(ctx.nets, ctx.latents(len(real)), prior_labels)
+        real_scores = self._judge(ctx.nets, real, real_labels)
+        self._observe_real(batch, real_scores)
+        fake_scores = self._judge(ctx.nets, torch.cat([reconstructed, sampled]), _joined(real_labels, prior_labels))
         return {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores, shown_fake=fake_scores[len(real):],
                                                  samples=(real, sampled))}
 
     def generator_terms(self, ctx: StepContext) -> Terms:
-        nets, real = ctx.nets, ctx.real().x
+        nets, batch = ctx.nets, ctx.real()
+        real, real_labels, prior_labels = batch.x, self._real_labels(ctx, batch), self._prior_labels(ctx, len(batch.x))
         mean, log_var = nets["E"](real)
-        reconstructed = nets["G"](reparameterise(mean, log_var))
-        sampled = nets["G"](ctx.latents(len(real)))
-        fake_scores = nets["D"](torch.cat([reconstructed, sampled]))
+        reconstructed = self._decode(nets, reparameterise(mean, log_var), real_labels)
+        sampled = self._decode(nets, ctx.latents(len(real)), prior_labels)
+        fake_scores = self._judge(nets, torch.cat([reconstructed, sampled]), _joined(real_labels, prior_labels))
         real_layers, fake_layers = self._layers(nets, real), self._layers(nets, reconstructed)
         pixels = real[0].numel()  # KL per pixel, on the scale of the per-pixel losses
         return {"G/adv": self.loss.generator(fake_scores),
@@ -127,4 +140,29 @@ class VAEGAN(Family):
         if self.extractor is not None and x.dim() == 4:
             self.extractor.to(x.device)
             return self.extractor.layers(x)
-        return layer_features(nets["D"], x)
+        return layer_features(self._critic_body(nets), x)
+
+    # --- where a partition-conditioned run (families/vaegan_repaired.py) brings in its labels -------
+
+    def _real_labels(self, ctx: StepContext, batch) -> torch.Tensor | None:
+        return None
+
+    def _prior_labels(self, ctx: StepContext, n: int) -> torch.Tensor | None:
+        return None
+
+    def _decode(self, nets, latents: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        return nets["G"](latents)
+
+    def _judge(self, nets, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        return nets["D"](x)
+
+    def _critic_body(self, nets) -> nn.Module:
+        """The D whose layers the perceptual and style losses compare."""
+        return nets["D"]
+
+    def _observe_real(self, batch, real_scores: torch.Tensor) -> None:
+        """D's scores of the real batch, for a family that tracks them (a repaired run's detector)."""
+
+
+def _joined(first: torch.Tensor | None, second: torch.Tensor | None) -> torch.Tensor | None:
+    return None if first is None else torch.cat([first, second])
