@@ -130,3 +130,26 @@ def test_a_repaired_vaegan_reconstructs_images_under_their_nearest_partition(tmp
     assert main(["reconstruct", "--run", str(fixed), "--images", str(tiny_images), "--n", "8",
                  "--out", str(out)]) == 0
     assert out.is_file()
+
+
+@pytest.mark.parametrize("model", ["mspgsen-repaired", "vaegan-repaired"])
+def test_a_repaired_family_splits_and_resumes_exactly(tmp_path, model):
+    """The repaired families train from scratch like any family (a repair only sets their start):
+    a run that splits (δ so large that all is flagged), is interrupted (APFL and BALANCE read the
+    run's length, so it is not configured shorter) and resumed equals the straight run, weights
+    and partition timeline."""
+    from test_resume import weights
+
+    extra = [*GRID, "model.repartition_every=4", "model.delta=1e6", "train.log_every=2"]
+    straight = api.train(tiny_config(tmp_path, model, data="grid25", steps=12, name="straight", extra=extra))
+    stopped = api.train(tiny_config(tmp_path, model, data="grid25", steps=12, name="split",  # SIGINT at step 6
+                                    extra=[*extra, "train.controllers=[test-interrupt]"]))
+    assert not stopped.completed and stopped.step == 6
+    resumed = api.train(api.configure(base_run=tmp_path / "split", out=str(tmp_path / "split")), resume=True)
+    a, b = weights(straight.run_dir), weights(resumed.run_dir)
+    assert not [k for k in a if not torch.equal(a[k], b[k])]
+    timelines = [[{k: v for k, v in entry.items() if k != "full_pass_seconds"}
+                  for entry in json.loads((run / "partitions.json").read_text())]
+                 for run in (straight.run_dir, resumed.run_dir)]
+    assert timelines[0] == timelines[1]
+    assert [entry["partitions"] for entry in timelines[0]] == [2, 3, 4]  # every repartition splits one off
