@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import torch
 
+from mspgsen.commands.warm_start import warm_start_from
 from mspgsen.config import RunConfig, dotted_items, load_yaml, save_yaml
 from mspgsen.controllers import build_controllers
 from mspgsen.data import load_data
@@ -33,7 +34,6 @@ from mspgsen.training.rundir import RunDir, RunLock, existing_run_dir, new_run_d
 from mspgsen.training.seeding import seed_everything
 from mspgsen.training.snapshot import resume_run
 from mspgsen.training.state import TrainingState
-from mspgsen.training.warm_start import warm_start_from
 
 # Flags of `configure` and the config keys they set, and what may differ between a run and its
 # resumption: both declared on the config's fields (config.setting).

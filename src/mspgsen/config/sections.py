@@ -69,7 +69,7 @@ class TrainConfig:
     # channels-last memory format for convolutions (oneDNN's and cuDNN's fastest)
     channels_last: bool = setting(True, resumable=True)
     out: str | None = setting(None, resumable=True, flag="out")  # run folder; default runs/NNNNN-<model>-<data>
-    # a run folder whose network weights this new run starts from (fresh optimisers, step 0; training/warm_start.py)
+    # a run folder whose network weights this new run starts from (fresh optimisers, step 0; commands/warm_start.py)
     init_from: str | None = setting(None, flag="init_from")
     # steps between indicator collection (progress bar, TensorBoard, controllers)
     log_every: int = setting(50, low=1, resumable=True)
