@@ -15,14 +15,14 @@ from pathlib import Path
 import torch
 
 from mspgsen import api
-from mspgsen.families import FAMILIES
+from mspgsen.families import study_families
 from mspgsen.training.hardware import amx_available
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", default="../shared/data")
-    parser.add_argument("--families", default=",".join(FAMILIES.names()))
+    parser.add_argument("--families", default=",".join(study_families()))
     parser.add_argument("--n", type=int, default=26_000)
     args = parser.parse_args()
     rows = []

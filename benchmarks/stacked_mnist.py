@@ -30,7 +30,7 @@ from pathlib import Path
 from mspgsen import api
 from mspgsen.evaluation.classifier import default_path
 from mspgsen.config import load_yaml
-from mspgsen.families import FAMILIES
+from mspgsen.families import FAMILIES, study_families
 from mspgsen.training.hardware import amx_available
 
 FID = "stacked_fid[classifier:mnist]"
@@ -38,7 +38,7 @@ FID = "stacked_fid[classifier:mnist]"
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--families", default=",".join(FAMILIES.names()))
+    parser.add_argument("--families", default=",".join(study_families()))
     parser.add_argument("--data-root", required=True)
     parser.add_argument("--config", default=str(Path(__file__).parents[1] / "configs" / "stacked-mnist.yaml"))
     parser.add_argument("--budget", type=float, default=1800, help="training seconds per run")

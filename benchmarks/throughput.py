@@ -37,7 +37,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from mspgsen.data.images import ImageTensorSource
-from mspgsen.families import FAMILIES
+from mspgsen.families import FAMILIES, study_families
 from mspgsen.resolve import resolve
 from mspgsen.training.device import resolve_device
 from mspgsen.training.hardware import amx_available, choose_precision
@@ -62,7 +62,7 @@ PATHS = {
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--families", default=",".join(FAMILIES.names()))
+    parser.add_argument("--families", default=",".join(study_families()))
     parser.add_argument("--sizes", default="32,64")
     parser.add_argument("--paths", default="eager-fp32,fast", help=f"comma-separated of {', '.join(PATHS)}")
     parser.add_argument("--batch-size", type=int, default=256)

@@ -91,8 +91,9 @@ def repaired_config(base: LoadedNetworks, path: Path, steps: int | None, time_li
     # the base run's training settings, less its folder, its start and its controllers (with their
     # sections; mspgsen's own controllers, APFL and BALANCE, keep theirs)
     kept_sections = ("apfl", "balance") if isinstance(base.family, MSPGSEN) else ()
+    dropped = ("out", "controllers", "init_from")
     train = {key: value for key, value in old["train"].items()
-             if key not in ("out", "controllers", "init_from") and (not isinstance(value, dict) or key in kept_sections)}
+             if key not in dropped and (not isinstance(value, dict) or key in kept_sections)}
     if steps is not None:
         train["steps"] = steps
     if time_limit is not None:

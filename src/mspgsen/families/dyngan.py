@@ -29,7 +29,7 @@ from mspgsen.objectives import NonSaturating, r1_penalty
 
 
 @dataclass
-class DynGANConfig(AdversarialConfig, PartitionSettings):
+class DynGANConfig(PartitionSettings, AdversarialConfig):
     name: str = "dyngan"
     # set by `mspgsen repair`: the family whose networks (its NetSpec) this run's G and D are
     base_model: str | None = None

@@ -91,8 +91,8 @@ class MSPGSEN(Family):
         if shape.kind == "points":
             if cfg.mlp_width % cfg.tokens:
                 raise UserError(f"model.mlp_width {cfg.mlp_width} must be a multiple of model.tokens {cfg.tokens}.")
-            nets = {"G": TokenMLPGenerator(latent + g_extra_inputs, shape.dims[0], cfg.mlp_width, cfg.mlp_depth, cfg.tokens,
-                                           gctdrn=cfg.gctdrn, dema=cfg.dema, afe=cfg.afe),
+            nets = {"G": TokenMLPGenerator(latent + g_extra_inputs, shape.dims[0], cfg.mlp_width, cfg.mlp_depth,
+                                           cfg.tokens, gctdrn=cfg.gctdrn, dema=cfg.dema, afe=cfg.afe),
                     "D": PointDiscriminator(shape.dims[0], cfg.mlp_width, cfg.mlp_depth,
                                             spectral_norm=d_spectral_norm)}
             if cfg.afe:

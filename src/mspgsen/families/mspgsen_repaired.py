@@ -29,7 +29,7 @@ from mspgsen.nn.pyramid import downsample_pyramid
 
 
 @dataclass
-class RepairedMSPGSENConfig(MSPGSENConfig, PartitionSettings):
+class RepairedMSPGSENConfig(PartitionSettings, MSPGSENConfig):
     name: str = "mspgsen-repaired"
 
 
@@ -37,6 +37,7 @@ class RepairedMSPGSENConfig(MSPGSENConfig, PartitionSettings):
 class RepairedMSPGSEN(PartitionedTraining, MSPGSEN):
     name = "mspgsen-repaired"
     aliases = ()
+    made_by_repair = True  # left out of studies of every family (families.study_families)
     summary = "an mspgsen run trained on over the partitions its generator misses (made by `mspgsen repair`)"
     Config = RepairedMSPGSENConfig
     ablation_components = ()

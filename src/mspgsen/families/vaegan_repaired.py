@@ -27,7 +27,7 @@ from mspgsen.nn.conditional import ConditionalGenerator, ProjectionDiscriminator
 
 
 @dataclass
-class RepairedVAEGANConfig(VAEGANConfig, PartitionSettings):
+class RepairedVAEGANConfig(PartitionSettings, VAEGANConfig):
     name: str = "vaegan-repaired"
 
 
@@ -35,6 +35,7 @@ class RepairedVAEGANConfig(VAEGANConfig, PartitionSettings):
 class RepairedVAEGAN(PartitionedTraining, VAEGAN):
     name = "vaegan-repaired"
     aliases = ()
+    made_by_repair = True  # left out of studies of every family (families.study_families)
     summary = "a vaegan run trained on over the partitions its generator misses (made by `mspgsen repair`)"
     Config = RepairedVAEGANConfig
     single_process_only = ("it scores every training sample in its partition knob, and each process would "
