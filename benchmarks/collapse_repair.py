@@ -1,11 +1,13 @@
 """Stacked MNIST: repair a deliberately collapsing run, against continuing it and against DynGAN.
 
 The baseline is VEEGAN's small-discriminator DCGAN (D at a quarter of G's width, `model.d_width`),
+or with `--model` another family at its defaults (`--model mspgsen`: is repair worth it there?),
 trained for `--budget` seconds. Then, for the same further budget each:
 - `continued`: a copy of the baseline's folder resumed (`mspgsen train --resume`, its time limit
   doubled, so its lr schedule restarts at half the base lr and decays again);
-- `restarted`: a new dcgan run from the baseline's weights (`train.init_from`) with fresh
-  optimisers at a constant lr: the repair's restart without its partitions, the like-for-like control;
+- `restarted`: a new run from the baseline's weights (`train.init_from`) with fresh optimisers at
+  a constant lr: the repair's restart without its partitions, the like-for-like control (mspgsen's
+  at full size without instance noise, as its repair trains);
 - `repaired`: `mspgsen repair` of the baseline (a partition-conditioned DynGAN from its weights,
   fresh optimisers, constant lr), and one more repaired arm per `--repair-variant`;
 and, from scratch for twice the budget, `dyngan` with the baseline's networks (`model.d_width` too).
@@ -16,6 +18,7 @@ KL, confident share and classifier FID; a table of mean ± std over seeds. One t
     python benchmarks/collapse_repair.py --data-root ../shared/data --budget 600 --seeds 3 --jobs 2
     python benchmarks/collapse_repair.py ... --seeds 2 --first-seed 1 --with <earlier>/results.jsonl
     python benchmarks/collapse_repair.py ... --repair-variant "repaired-delta0.5 model.delta=0.5"
+    python benchmarks/collapse_repair.py ... --model mspgsen --arms continued,restarted,repaired
 """
 from __future__ import annotations
 
@@ -28,9 +31,13 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-BASELINE = ["model.d_width=16", "model.width=64", "train.controllers=[linear-lr-decay]", "model.ema_decay=0.999",
-            "train.log_every=100", "train.sample_every=100000", "train.checkpoint_every=2000",
-            "train.final_eval_n=26000", "train.progress=false", "train.threads=1"]
+RUN = ["train.log_every=100", "train.sample_every=100000", "train.checkpoint_every=2000", "train.final_eval_n=26000",
+       "train.progress=false", "train.threads=1"]
+# the baseline's model settings by family (others: the family's defaults)
+MODEL = {"dcgan": ["model.d_width=16", "model.width=64", "train.controllers=[linear-lr-decay]", "model.ema_decay=0.999"]}
+# what the restarted arm needs to start as a repaired run does: an mspgsen repair trains at full
+# size without instance noise (progressive off keeps the networks when model.multiscale is on)
+RESTART_LIKE_REPAIR = {"mspgsen": ["model.progressive=false", "model.instance_noise=0"]}
 COLUMNS = (("stacked_modes", "modes", 1), ("stacked_kl", "KL", 1), ("stacked_confident", "confident %", 100),
            ("stacked_fid[classifier:mnist]", "classifier FID", 1))
 
@@ -38,6 +45,7 @@ COLUMNS = (("stacked_modes", "modes", 1), ("stacked_kl", "KL", 1), ("stacked_con
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", required=True)
+    parser.add_argument("--model", default="dcgan", help="the baseline's family (the dyngan arm needs dcgan)")
     parser.add_argument("--budget", type=float, default=600, help="seconds of training of the baseline")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=0, help="seeds run: first-seed … first-seed + seeds - 1")
@@ -58,9 +66,9 @@ def parse_args() -> argparse.Namespace:
 def baseline(job: dict) -> dict:
     from mspgsen import api
 
-    config = api.configure(model="dcgan", data="stacked-mnist", data_root=job["data_root"], seed=job["seed"],
-                           steps=10**9, out=job["out"], overrides=[*BASELINE, f"train.time_limit={job['budget']}",
-                                                                    *job["set"]])
+    config = api.configure(model=job["model"], data="stacked-mnist", data_root=job["data_root"], seed=job["seed"],
+                           steps=10**9, out=job["out"], overrides=[*RUN, *MODEL.get(job["model"], []),
+                                                                   f"train.time_limit={job['budget']}", *job["set"]])
     result = api.train(config)
     return {"kind": "baseline", "seed": job["seed"], "run": str(result.run_dir), "steps": result.step, **result.metrics}
 
@@ -76,15 +84,16 @@ def follow_up(job: dict) -> dict:
     elif job["kind"] == "restarted":  # the baseline's config and weights, fresh optimisers, no lr schedule
         config = api.configure(base_run=job["base"], out=job["out"],
                                overrides=["train.controllers=[]", f"train.time_limit={job['budget']}",
-                                          f"train.init_from={job['base']}"])
+                                          f"train.init_from={job['base']}", *RESTART_LIKE_REPAIR.get(job["model"], [])])
         result = api.train(config)
     elif job["kind"].startswith("repaired"):
         result = api.repair(job["base"], time_limit=job["budget"], out=job["out"],
                             overrides=[*job["set"], *job["dyngan_set"], *job.get("variant", [])])
     else:
         config = api.configure(model="dyngan", data="stacked-mnist", data_root=job["data_root"], seed=job["seed"],
-                               steps=10**9, out=job["out"], overrides=[*BASELINE, f"train.time_limit={2 * job['budget']}",
-                                                                        *job["set"], *job["dyngan_set"]])
+                               steps=10**9, out=job["out"], overrides=[*RUN, *MODEL["dcgan"], *job["set"],
+                                                                       f"train.time_limit={2 * job['budget']}",
+                                                                       *job["dyngan_set"]])
         result = api.train(config)
     return {"kind": job["kind"], "seed": job["seed"], "run": str(result.run_dir), "steps": result.step, **result.metrics}
 
@@ -114,8 +123,12 @@ def _pm(values: list[float]) -> str:
 def main() -> None:
     args = parse_args()
     root = Path(args.out) / time.strftime("%Y%m%d-%H%M%S")
-    common = {"data_root": args.data_root, "budget": args.budget, "set": args.set, "dyngan_set": args.dyngan_set}
+    common = {"data_root": args.data_root, "budget": args.budget, "set": args.set, "dyngan_set": args.dyngan_set,
+              "model": args.model}
     arms = {kind: [] for kind in args.arms.split(",") if kind}
+    if "dyngan" in arms and args.model != "dcgan":
+        raise SystemExit("the dyngan arm trains DynGAN with a dcgan baseline's networks; with --model "
+                         f"{args.model} leave it out: --arms continued,restarted,repaired")
     for variant in args.repair_variant:
         name, *overrides = variant.split()
         arms[name if name.startswith("repaired") else f"repaired-{name}"] = overrides
