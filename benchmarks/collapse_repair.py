@@ -1,4 +1,4 @@
-"""Stacked MNIST: repair a deliberately collapsing run, against continuing it and against DynGAN.
+"""Repair a collapsing run, against continuing it, restarting it and DynGAN (Stacked MNIST, or 2-D).
 
 The baseline is VEEGAN's small-discriminator DCGAN (D at a quarter of G's width, `model.d_width`),
 or with `--model` another family at its defaults (`--model mspgsen`: is repair worth it there?),
@@ -12,13 +12,15 @@ trained for `--budget` seconds. Then, for the same further budget each:
   fresh optimisers, constant lr), and one more repaired arm per `--repair-variant`;
 and, from scratch for twice the budget, `dyngan` with the baseline's networks (`model.d_width` too).
 Every run is read on the Stacked MNIST protocol (26,000 samples, the MNIST classifier): modes,
-KL, confident share and classifier FID; a table of mean ± std over seeds. One thread per run,
-`--jobs` runs at a time.
+KL, confident share and classifier FID; with `--data ring8|grid25` (a fixed set: `data.size`), on
+the 2-D protocol: modes, high-quality share, KL. A table of mean ± std over seeds. One thread per
+run, `--jobs` runs at a time.
 
     python benchmarks/collapse_repair.py --data-root ../shared/data --budget 600 --seeds 3 --jobs 2
     python benchmarks/collapse_repair.py ... --seeds 2 --first-seed 1 --with <earlier>/results.jsonl
     python benchmarks/collapse_repair.py ... --repair-variant "repaired-delta0.5 model.delta=0.5"
     python benchmarks/collapse_repair.py ... --model mspgsen --arms continued,restarted,repaired
+    python benchmarks/collapse_repair.py ... --data grid25 --set data.size=100000 --set train.batch_size=256
 """
 from __future__ import annotations
 
@@ -38,14 +40,17 @@ MODEL = {"dcgan": ["model.d_width=16", "model.width=64", "train.controllers=[lin
 # what the restarted arm needs to start as a repaired run does: an mspgsen repair trains at full
 # size without instance noise (progressive off keeps the networks when model.multiscale is on)
 RESTART_LIKE_REPAIR = {"mspgsen": ["model.progressive=false", "model.instance_noise=0"]}
-COLUMNS = (("stacked_modes", "modes", 1), ("stacked_kl", "KL", 1), ("stacked_confident", "confident %", 100),
-           ("stacked_fid[classifier:mnist]", "classifier FID", 1))
+COLUMNS = {"images": (("stacked_modes", "modes", 1), ("stacked_kl", "KL", 1), ("stacked_confident", "confident %", 100),
+                      ("stacked_fid[classifier:mnist]", "classifier FID", 1)),
+           "points": (("modes_covered", "modes", 1), ("high_quality", "high-quality %", 100), ("kl", "KL", 1))}
+POINTS = ("ring8", "grid25")
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", required=True)
     parser.add_argument("--model", default="dcgan", help="the baseline's family (the dyngan arm needs dcgan)")
+    parser.add_argument("--data", default="stacked-mnist", choices=["stacked-mnist", *POINTS])
     parser.add_argument("--budget", type=float, default=600, help="seconds of training of the baseline")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=0, help="seeds run: first-seed … first-seed + seeds - 1")
@@ -66,7 +71,7 @@ def parse_args() -> argparse.Namespace:
 def baseline(job: dict) -> dict:
     from mspgsen import api
 
-    config = api.configure(model=job["model"], data="stacked-mnist", data_root=job["data_root"], seed=job["seed"],
+    config = api.configure(model=job["model"], data=job["data"], data_root=job["data_root"], seed=job["seed"],
                            steps=10**9, out=job["out"], overrides=[*RUN, *MODEL.get(job["model"], []),
                                                                    f"train.time_limit={job['budget']}", *job["set"]])
     result = api.train(config)
@@ -90,7 +95,7 @@ def follow_up(job: dict) -> dict:
         result = api.repair(job["base"], time_limit=job["budget"], out=job["out"],
                             overrides=[*job["set"], *job["dyngan_set"], *job.get("variant", [])])
     else:
-        config = api.configure(model="dyngan", data="stacked-mnist", data_root=job["data_root"], seed=job["seed"],
+        config = api.configure(model="dyngan", data=job["data"], data_root=job["data_root"], seed=job["seed"],
                                steps=10**9, out=job["out"], overrides=[*RUN, *MODEL["dcgan"], *job["set"],
                                                                        f"train.time_limit={2 * job['budget']}",
                                                                        *job["dyngan_set"]])
@@ -98,16 +103,17 @@ def follow_up(job: dict) -> dict:
     return {"kind": job["kind"], "seed": job["seed"], "run": str(result.run_dir), "steps": result.step, **result.metrics}
 
 
-def table(rows: list[dict]) -> str:
-    lines = ["| run | seeds | steps | " + " | ".join(label for _, label, _ in COLUMNS) + " |",
-             "| --- | --- | --- |" + " --- |" * len(COLUMNS)]
+def table(rows: list[dict], data: str) -> str:
+    columns = COLUMNS["points" if data in POINTS else "images"]
+    lines = ["| run | seeds | steps | " + " | ".join(label for _, label, _ in columns) + " |",
+             "| --- | --- | --- |" + " --- |" * len(columns)]
     order = ("baseline", "continued", "restarted", "repaired", "dyngan")
     kinds = sorted({r["kind"] for r in rows}, key=lambda k: (order.index(k.split("-")[0]) if k.split("-")[0] in order
                                                               else len(order), k))
     for kind in kinds:
         chosen = [r for r in rows if r["kind"] == kind]
         if chosen:
-            cells = [_pm([scale * r[key] for r in chosen if key in r]) for key, _, scale in COLUMNS]
+            cells = [_pm([scale * r[key] for r in chosen if key in r]) for key, _, scale in columns]
             lines.append(f"| {kind} | {len(chosen)} | {_pm([r['steps'] for r in chosen])} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -124,7 +130,7 @@ def main() -> None:
     args = parse_args()
     root = Path(args.out) / time.strftime("%Y%m%d-%H%M%S")
     common = {"data_root": args.data_root, "budget": args.budget, "set": args.set, "dyngan_set": args.dyngan_set,
-              "model": args.model}
+              "model": args.model, "data": args.data}
     arms = {kind: [] for kind in args.arms.split(",") if kind}
     if "dyngan" in arms and args.model != "dcgan":
         raise SystemExit("the dyngan arm trains DynGAN with a dcgan baseline's networks; with --model "
@@ -142,9 +148,11 @@ def main() -> None:
     rows = bases + followed
     (root / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     rows += [json.loads(line) for path in args.earlier for line in Path(path).read_text().splitlines() if line]
-    print(f"\nbaseline {args.budget:g} s; continued, restarted and repaired {args.budget:g} s more; dyngan {2 * args.budget:g} s "
-          f"from scratch; seeds {sorted({r['seed'] for r in rows})}; runs in {root}\n")
-    print(table(rows))
+    follow = ", ".join(kind for kind in arms if kind != "dyngan")
+    scratch = f"; dyngan {2 * args.budget:g} s from scratch" if "dyngan" in arms else ""
+    print(f"\n{args.model} on {args.data}: baseline {args.budget:g} s; {follow} {args.budget:g} s more{scratch}; "
+          f"seeds {sorted({r['seed'] for r in rows})}; runs in {root}\n")
+    print(table(rows, args.data))
 
 
 if __name__ == "__main__":
