@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from mspgsen.contracts import DataShape, Phase, StepContext, Terms
+from mspgsen.contracts import Phase, StepContext, Terms
 from mspgsen.errors import UserError
 from mspgsen.families.adversarial import AdversarialConfig, AdversarialFamily
 from mspgsen.families.base import FAMILIES, discriminator_loss, register_family
@@ -43,12 +43,6 @@ class DynGAN(PartitionedTraining, AdversarialFamily):
     Config = DynGANConfig
     net_spec = NetSpec(g_norm="batch", d_norm="none", dcgan_init=True)
     loss = NonSaturating()
-    single_process_only = ("it scores every training sample in its partition knob, and each process would "
-                           "score only its own share")
-
-    def __init__(self, config: DynGANConfig, shape: DataShape):
-        super().__init__(config, shape)
-        self.init_partition(shape)
 
     def check_batch(self, batch_size: int) -> None:
         if self.config.pack > 1:
@@ -73,9 +67,6 @@ class DynGAN(PartitionedTraining, AdversarialFamily):
 
     def default_controllers(self) -> dict[str, dict[str, Any]]:
         return self.partitioner()
-
-    def score_and_features(self, nets, x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return nets["D"].score_and_features(x, labels)
 
     @torch.no_grad()
     def generate(self, nets, latents: torch.Tensor, conditions: torch.Tensor | None = None) -> torch.Tensor:

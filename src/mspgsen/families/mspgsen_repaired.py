@@ -41,13 +41,10 @@ class RepairedMSPGSEN(PartitionedTraining, MSPGSEN):
     summary = "an mspgsen run trained on over the partitions its generator misses (made by `mspgsen repair`)"
     Config = RepairedMSPGSENConfig
     ablation_components = ()
-    single_process_only = ("it scores every training sample in its partition knob, and each process would "
-                           "score only its own share")
 
     def __init__(self, config: RepairedMSPGSENConfig, shape: DataShape):
-        super().__init__(config, shape)
+        super().__init__(config, shape)  # with the partition (PartitionedTraining)
         self.num_classes = config.max_partitions  # the partitions are the classes; index max_partitions is null
-        self.init_partition(shape)
 
     def build_networks(self) -> dict[str, nn.Module]:
         labels = self.num_classes + 1  # the partitions and label dropout's null label

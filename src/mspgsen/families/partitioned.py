@@ -9,9 +9,10 @@ training batches instead), split each source partition on the samples D is sure 
 ones the generator does not reach) and refine by score-weighted k-means on D's penultimate
 features. G is sampled in proportion to partition sizes.
 
-A family in this mould mixes `PartitionedTraining` in before its base class, takes the settings
-of `PartitionSettings` in its config, and says how its D scores a batch of real samples against
-their partitions (`score_and_features`).
+A family in this mould mixes `PartitionedTraining` in before its base class (which makes the
+partition when the family is built, and keeps the family to one process), takes the settings of
+`PartitionSettings` in its config, and, where its D is not a `ProjectionDiscriminator`, says how
+its D scores a batch of real samples against their partitions (`score_and_features`).
 """
 from __future__ import annotations
 
@@ -52,6 +53,12 @@ class PartitionedTraining:
 
     name: str
     config: PartitionSettings
+    single_process_only = ("it scores every training sample in its partition knob, and each process would "
+                           "score only its own share")
+
+    def __init__(self, config: PartitionSettings, shape: DataShape):
+        super().__init__(config, shape)  # the family's own (the next class in its bases)
+        self.init_partition(shape)
 
     def init_partition(self, shape: DataShape) -> None:
         if shape.samples == 0:
@@ -63,8 +70,9 @@ class PartitionedTraining:
 
     def score_and_features(self, nets, x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """D's scores of real samples `x` under their partitions, and the features the partitions are
-        refined on (D's penultimate layer; a feature map is averaged over its positions)."""
-        raise NotImplementedError
+        refined on (D's penultimate layer; a feature map is averaged over its positions). This
+        default is a `ProjectionDiscriminator`'s; a family whose D reads something else overrides it."""
+        return nets["D"].score_and_features(x, labels)
 
     def partitioner(self) -> dict[str, dict[str, Any]]:
         """The controller that repartitions, for `default_controllers`."""

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from mspgsen.contracts import DataShape, StepContext, Terms
+from mspgsen.contracts import StepContext, Terms
 from mspgsen.families.base import register_family
 from mspgsen.families.partitioned import PartitionedTraining, PartitionSettings, pooled
 from mspgsen.families.vaegan import VAEGAN, VAEGANConfig
@@ -38,12 +38,6 @@ class RepairedVAEGAN(PartitionedTraining, VAEGAN):
     made_by_repair = True  # left out of studies of every family (families.study_families)
     summary = "a vaegan run trained on over the partitions its generator misses (made by `mspgsen repair`)"
     Config = RepairedVAEGANConfig
-    single_process_only = ("it scores every training sample in its partition knob, and each process would "
-                           "score only its own share")
-
-    def __init__(self, config: RepairedVAEGANConfig, shape: DataShape):
-        super().__init__(config, shape)
-        self.init_partition(shape)
 
     def build_networks(self) -> dict[str, nn.Module]:
         partitions = self.config.max_partitions
@@ -55,9 +49,6 @@ class RepairedVAEGAN(PartitionedTraining, VAEGAN):
 
     def default_controllers(self) -> dict[str, dict[str, Any]]:
         return self.partitioner()
-
-    def score_and_features(self, nets, x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return nets["D"].score_and_features(x, labels)
 
     @torch.no_grad()
     def generate(self, nets, latents: torch.Tensor, conditions: torch.Tensor | None = None) -> torch.Tensor:
