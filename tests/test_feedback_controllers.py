@@ -389,3 +389,24 @@ def test_the_ema_follows_the_decay_a_controller_sets():
     assert float(ema.model.weight) == pytest.approx(0.001)
     ema.update(model, step=10_001, decay=0.5)  # Knobs.ema_decay, as BALANCE sets it
     assert float(ema.model.weight) == pytest.approx(0.001 + 0.5 * 0.999)
+
+
+def test_apfl_leaves_ds_learning_rate_and_feature_matching_alone_in_its_early_phase():
+    """Every D is 'too accurate' in the first ticks: APFL's rules wait for the middle phase."""
+    controller, knobs = apfl(steps=1000, lr_gamma=1.0), run_knobs()
+    for tick in range(8):  # the early phase (first 10%): D always right, G's loss never falling
+        controller.act(10 * tick, indicators(1.0, g_trend=0.5), knobs)
+    assert knobs.lr("D", 1.0) == 1.0 and knobs.weight("G/fm") == 0.0
+    controller.act(200, indicators(1.0, g_trend=0.5), knobs)  # middle phase: the rule acts at once
+    assert knobs.lr("D", 1.0) < 1.0
+
+
+def test_balance_only_watches_until_its_replay_holds_a_minibatch():
+    config = resolve([{"train": {"steps": 10_000, "balance": {"batch_size": 8, "epsilon_start": 1.0}}}])
+    controller, knobs = Balance(config), run_knobs(repeats={"D": 1, "G": 1})
+    before = (dict(knobs.repeats), knobs.lr("G", 1.0), knobs.lr("D", 1.0))
+    actions = [controller.act(step, indicators(0.99), knobs) for step in range(8)]  # the 8th tick holds 7
+    assert all(a["action"] == ACTIONS.index("no-op") and a["warming_up"] == 1.0 for a in actions)
+    assert (dict(knobs.repeats), knobs.lr("G", 1.0), knobs.lr("D", 1.0)) == before
+    moves = [controller.act(step, indicators(0.99), knobs)["action"] for step in range(8, 30)]
+    assert any(move != ACTIONS.index("no-op") for move in moves)  # then it explores (ε = 1 at the start)

@@ -378,3 +378,49 @@ def test_feature_matching_sums_over_ds_layers_as_eq_12_writes_it():
                                                          nets["D"].read_scales))
     assert len(layers) == len(scale_sizes(IMAGE_SHAPE))  # one φ_i per stage, full size down
     assert [layer.shape[-1] for layer in layers] == sorted((s[1] for s in scale_sizes(IMAGE_SHAPE)), reverse=True)
+
+
+@pytest.mark.parametrize("level", [0.0, 0.5, 1.0, 1.5, 2.0])
+def test_ds_score_depends_on_where_the_pixels_are_at_every_growth_level(level):
+    """A D whose head sums 1x1-conv features over positions scores a shuffled image as the image
+    itself: it read only that at the first growth level, and G collapsed there."""
+    torch.manual_seed(0)
+    shape = DataShape("images", (3, 28, 28))
+    family, nets = build(shape)
+    discriminator = nets["D"].eval()
+    sizes = scale_sizes(shape)
+    images = torch.rand(4, 3, 28, 28) * 2 - 1
+    pyramid = fade_pyramid(downsample_pyramid(images, sizes, list(range(len(sizes)))), sizes, level)
+    shuffled = {}
+    for scale, x in pyramid.items():  # the same pixels, at other places (every channel alike)
+        order = torch.randperm(x.shape[2] * x.shape[3])
+        shuffled[scale] = x.flatten(2)[:, :, order].view_as(x)
+    with torch.no_grad():
+        assert not torch.allclose(discriminator(pyramid, level=level), discriminator(shuffled, level=level), atol=1e-4)
+
+
+def test_ds_batch_norm_judges_a_joined_batch_as_two_separate_calls():
+    """Real and generated images go through D in one call; its batch norm takes each part's own statistics."""
+    torch.manual_seed(0)
+    shape = DataShape("images", (3, 28, 28))
+    family, nets = build(shape, progressive=False)
+    discriminator = nets["D"].train()
+    sizes = scale_sizes(shape)
+    real, fake = (downsample_pyramid(torch.rand(6, 3, 28, 28) * s, sizes, discriminator.read_scales) for s in (1, 0.1))
+    joined = {i: torch.cat([real[i], fake[i]]) for i in real}
+    apart = torch.cat([discriminator(real), discriminator(fake)])
+    torch.testing.assert_close(discriminator(joined, groups=2), apart)
+    assert not torch.allclose(discriminator(joined), apart)  # one batch statistic over both would differ
+
+
+def test_a_gctdrn_block_is_equation_15_with_one_norm_and_relu():
+    """Without its switches a block is ReLU(BN(conv(X) + shortcut(X))), eq. 15's F with α, β off:
+    one nonlinear layer per scale (a second conv-BN-ReLU before the body made G collapse)."""
+    from mspgsen.nn.gctdrn import GCTDRNBlock, conv3x3_mixer
+
+    torch.manual_seed(0)
+    block = GCTDRNBlock(6, 4, 2, conv3x3_mixer(False), gctdrn=False, dema=False).train()
+    x = torch.randn(5, 6, 7, 7)
+    by_hand = torch.relu(block.post[0](block.body(x) + block.shortcut(x)))
+    torch.testing.assert_close(block(x)[0], by_hand)
+    assert isinstance(block.pre, torch.nn.Identity)

@@ -8,7 +8,9 @@ the weight of the feature-matching loss L_FM (eq. 12). Training moves through th
 - middle: full strength, with the rules below;
 - late: regularisation and annealing, an L_FM floor (`late_fm`) and the noise it added fading out.
 
-Rules, every tick: η ← η·γ^(1/t) on both sides (eq. 8-9, t the tick count) times a StepLR
+Rules, every tick from the middle phase on (the early phase's feedback is the noise floor alone:
+the rules need a D that has learned something, and in the first ticks any D is "too accurate"):
+η ← η·γ^(1/t) on both sides (eq. 8-9, t the tick count) times a StepLR
 factor when `step_every` is set; a discriminator more accurate than `d_strong_accuracy` has its
 learning rate cut and the noise raised, one less accurate than `d_weak_accuracy` gets them back;
 a generator whose loss has not fallen and whose metric has not improved for `g_stall_ticks`
@@ -87,7 +89,7 @@ class APFL(Controller):
         actions: dict[str, float] = self.meta.observe(quality) or {}  # the outer level first
         d_strength, g_strength = self.meta.strength("d"), self.meta.strength("g")
 
-        accuracy = _mean_accuracy(indicators)
+        accuracy = None if phase == "early" else _mean_accuracy(indicators)
         d_factor, noise_step = cfg.d_lr_factor ** d_strength, cfg.noise_step * d_strength
         if accuracy is not None and accuracy > cfg.d_strong_accuracy:
             self.d_scale = max(cfg.min_lr_scale, self.d_scale * d_factor)
@@ -97,7 +99,7 @@ class APFL(Controller):
             self.d_scale = min(1.0, self.d_scale / d_factor)
             self.noise_boost = max(0.0, self.noise_boost - noise_step)
 
-        if self._generator_moves(indicators, quality):
+        if phase == "early" or self._generator_moves(indicators, quality):
             self.stalled_ticks = 0
             self.fm_weight *= cfg.fm_decay
         else:

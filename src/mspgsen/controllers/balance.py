@@ -27,7 +27,9 @@ Reward, from the discriminator's verdict (our reading: the paper names its sourc
 with fooled = 1 − acc/fake, the share of G's batch D takes for real, and ā D's mean accuracy.
 The first term alone pays for a D too weak to teach; the second keeps D in the game, and with
 balance_weight > 2 the reward peaks at ā = target_accuracy. The quality term (off by default)
-pays for a rise of the periodic metric. The agent explores over the first 30% of the run (by
+pays for a rise of the periodic metric. The agent first only watches (no-op) until its replay holds
+one minibatch (`warmup_ticks`): a random move made before it has learned anything would stand.
+It then explores over the first 30% of the run (by
 steps or by the time limit) and can start from another run's agent (`--balancer-from RUN`).
 """
 from __future__ import annotations
@@ -73,6 +75,8 @@ class BalanceConfig:
     lr_factor: float = setting(1.25, low=1)  # what lr up / down multiply or divide by
     ema_factor: float = setting(2.0, low=1)  # what EMA slower / faster divide or multiply 1 − decay by
     max_extra_steps: int = 3  # cap on extra D or G steps per step
+    # ticks the agent only watches (no-op) before it acts; 0: until its replay holds one minibatch
+    warmup_ticks: int = setting(0, low=0)
     # a run whose balancer (weights and replay) to start from
     load_from: str | None = setting(None, flag="balancer_from")
 
@@ -105,16 +109,22 @@ class Balance(Controller):
         if self.previous is not None:
             self.agent.remember(self.previous[0], self.previous[1], reward, state)
             loss = self.agent.learn()
-        epsilon = self.epsilon(run_progress(indicators, step, self.config))
-        action = self.agent.act(state, epsilon=epsilon)
+        warming_up = self.agent.memory.size < self.warmup_ticks()
+        epsilon = 0.0 if warming_up else self.epsilon(run_progress(indicators, step, self.config))
+        action = ACTIONS.index("no-op") if warming_up else self.agent.act(state, epsilon=epsilon)
         self.apply(ACTIONS[action], knobs)
         self.previous = (state, action)
-        report = {"action": float(action), "reward": reward, "epsilon": epsilon,
+        report = {"action": float(action), "reward": reward, "epsilon": epsilon, "warming_up": float(warming_up),
                   "extra_d": float(self.extra["D"]), "extra_g": float(self.extra["G"]),
                   "lr_g_move": self.lr_moves["G"], "lr_d_move": self.lr_moves["D"]}
         if self.ema_decay is not None:
             report["ema_decay"] = self.ema_decay
         return report if loss is None else {**report, "q_loss": loss}
+
+    def warmup_ticks(self) -> int:
+        """Transitions the agent watches before acting: a random move before the agent has learned
+        anything would stand (a 10-minute image run gives it ~18 ticks, fewer than one minibatch)."""
+        return self.cfg.warmup_ticks or self.cfg.batch_size
 
     def epsilon(self, progress: float) -> float:
         """ε-greedy's ε: over `epsilon_decay` ticks when set, else over the first 30% of the run."""

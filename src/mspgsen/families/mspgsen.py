@@ -29,6 +29,7 @@ from mspgsen.objectives import NonSaturating, layered_feature_matching
 
 
 SMALL_IMAGE_SIDE, SMALL_IMAGE_WIDTH, LARGE_IMAGE_WIDTH = 32, 12, 64
+SMALL_IMAGE_D_WIDTH = 16
 
 
 def adamw() -> OptimizerConfig:
@@ -44,6 +45,13 @@ class MSPGSENConfig(FamilyConfig):
     # conv width; None: 12 for images up to 32x32 (a training step within 3x our dcgan's per image, issue
     # 19's budget: benchmarks/mspgsen_cost.py), 64 for larger ones. The FLOPs per image grow with its square.
     width: int | None = setting(None, low=1)
+    # D's (and D_aux's) conv width; None: 16 for images up to 32x32, G's width for larger ones
+    d_width: int | None = setting(None, low=1)
+    # D's minibatch standard deviation over groups of this many samples (Karras et al.); 0: off
+    minibatch_std_group: int = setting(0, low=0)
+    g_norm: Literal["batch", "pixel", "none"] = "batch"  # G's normalisation layers
+    g_pre: bool = False  # a conv-norm-ReLU before each block's body (two nonlinear layers per block)
+    d_norm: Literal["batch", "none"] = "batch"  # batch norm in D below the full size, per part (real, generated)
     dema: bool = True  # DEMA attention in G's blocks and at one stage of D, with L_LGCL
     gctdrn: bool = True  # selective 3/5/7 branches and global enhancement (off: plain residual blocks)
     afe: bool = True  # the auxiliary critic on G's middle scale (a middle hidden layer on points)
@@ -92,7 +100,8 @@ class MSPGSEN(Family):
             if cfg.mlp_width % cfg.tokens:
                 raise UserError(f"model.mlp_width {cfg.mlp_width} must be a multiple of model.tokens {cfg.tokens}.")
             nets = {"G": TokenMLPGenerator(latent + g_extra_inputs, shape.dims[0], cfg.mlp_width, cfg.mlp_depth,
-                                           cfg.tokens, gctdrn=cfg.gctdrn, dema=cfg.dema, afe=cfg.afe),
+                                           cfg.tokens, gctdrn=cfg.gctdrn, dema=cfg.dema, afe=cfg.afe,
+                                           norm=cfg.g_norm, pre=cfg.g_pre),
                     "D": PointDiscriminator(shape.dims[0], cfg.mlp_width, cfg.mlp_depth,
                                             spectral_norm=d_spectral_norm)}
             if cfg.afe:
@@ -101,17 +110,19 @@ class MSPGSEN(Family):
             return nets
         sizes = scale_sizes(shape)
         width = self.image_width()
+        d_width = cfg.d_width or (SMALL_IMAGE_D_WIDTH if max(shape.size) <= SMALL_IMAGE_SIDE else width)
         every_scale = cfg.multiscale or cfg.progressive  # progressive fades between neighbouring scales
         heads = set(range(len(sizes))) if every_scale else {len(sizes) - 1}
         if cfg.afe:
             heads.add(middle_scale(sizes))
         nets = {"G": MultiScaleGenerator(shape, latent, width, head_scales=sorted(heads),
-                                         num_classes=g_classes, gctdrn=cfg.gctdrn, dema=cfg.dema, afe=cfg.afe),
-                "D": MultiScaleDiscriminator(shape, width, multiscale=cfg.multiscale, progressive=cfg.progressive,
-                                             num_classes=d_classes, dema=cfg.dema,
-                                             spectral_norm=d_spectral_norm)}
+                                         num_classes=g_classes, gctdrn=cfg.gctdrn, dema=cfg.dema, afe=cfg.afe,
+                                         norm=cfg.g_norm, pre=cfg.g_pre),
+                "D": MultiScaleDiscriminator(shape, d_width, multiscale=cfg.multiscale, progressive=cfg.progressive,
+                                             num_classes=d_classes, dema=cfg.dema, spectral_norm=d_spectral_norm,
+                                             minibatch_std_group=cfg.minibatch_std_group, batch_norm=cfg.d_norm == "batch")}
         if cfg.afe:
-            nets["D_aux"] = AuxiliaryDiscriminator(shape.channels, sizes[middle_scale(sizes)], width,
+            nets["D_aux"] = AuxiliaryDiscriminator(shape.channels, sizes[middle_scale(sizes)], d_width,
                                                    spectral_norm=d_spectral_norm)
         return nets
 
@@ -187,7 +198,7 @@ class MSPGSEN(Family):
         n = len(batch.x)
         both = _noisy(_joined(real, fake.pyramid), ctx.knobs.noise())
         labels = None if real_labels is None else torch.cat([real_labels, fake_labels])
-        scores = self._critic(ctx, both, labels)
+        scores = self._critic(ctx, both, labels, groups=2)
         self._observe_real(batch, scores[:n])
         terms = {"D/adv": discriminator_loss(ctx, self.loss, scores[:n], scores[n:], samples=(batch.x, fake.final))}
         if self.config.afe:
@@ -240,10 +251,12 @@ class MSPGSEN(Family):
         """The progressive level D runs at (it skips the scales above it); None: full size."""
         return ctx.knobs.level if self.grows() else None
 
-    def _critic(self, ctx: StepContext, pyramid: Pyramid, labels: torch.Tensor | None) -> torch.Tensor:
+    def _critic(self, ctx: StepContext, pyramid: Pyramid, labels: torch.Tensor | None, groups: int = 1
+                ) -> torch.Tensor:
+        """D's scores; `groups`: the batch is that many equal parts (real, generated)."""
         if self.shape.kind == "points":
             return ctx.nets["D"](pyramid, labels)
-        return ctx.nets["D"](pyramid, labels, level=self._growth_level(ctx))
+        return ctx.nets["D"](pyramid, labels, level=self._growth_level(ctx), groups=groups)
 
     def _critic_layers(self, ctx: StepContext, pyramid: Pyramid) -> list[torch.Tensor]:
         if self.shape.kind == "points":

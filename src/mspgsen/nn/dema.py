@@ -1,7 +1,7 @@
 """DEMA attention (seed 001, eq. 1-7): a local focus path and a global expansion path, fused per sample.
 
 Works on any `[B, C, *positions]` map: 2-D for images, 1-D for the token view of an MLP's
-hidden vector. The focus path runs one head per window size (stacked 3x3 convolutions, gated per
+hidden vector. The focus path runs one head per window size (dilated 3x3 convolutions, gated per
 position and channel), weighs the heads per position by a softmax the input predicts (its windows
 are chosen by the data, not set by hand) and fuses them with W_c. The expansion path pools the
 input into a few global context tokens and lets every position attend to them only, so its
@@ -39,9 +39,10 @@ def conv_nd(dims: int) -> type[nn.Conv1d] | type[nn.Conv2d]:
 class FocusPath(nn.Module):
     """F = Concat_h(a_h(X) ⊙ Attention(X·W_f)_h)·W_c (eq. 1) with windows chosen by the input.
 
-    Head h looks through a (2h+1)-wide window: X·W_f (a 1x1 projection) through h+1 stacked 3x3
-    convolutions (windows 3, 5, 7, each head reusing the one before it), gated per position and
-    channel (σ(W_g·H_h): where and what to look at). The paper's windows are "dynamically
+    Head h looks through a (2h+3)-wide window: X·W_f (a 1x1 projection) through one 3x3 convolution
+    dilated by h + 1 (windows 3, 5, 7, every head reading the projection: parallel heads, not a
+    stack, which in GCTDRN's branches made G collapse), gated per position and channel (σ(W_g·H_h):
+    where and what to look at). The paper's windows are "dynamically
     delimited … avoiding artificially set windows": a 1x1 convolution of X gives every position a
     softmax a(X) over the heads, so each position weighs its own window sizes; all of it is
     convolutions, linear in the number of positions. Dense 3x3 convolutions, not dilated or
@@ -52,18 +53,16 @@ class FocusPath(nn.Module):
         conv = conv_nd(dims)
         head_channels = max(out_channels // 2, 4)
         self.project = spectral(conv(in_channels, head_channels, 1), spectral_norm)  # W_f
-        self.widen = nn.ModuleList(spectral(conv(head_channels, head_channels, 3, padding=1), spectral_norm)
-                                   for _ in range(windows))
+        self.widen = nn.ModuleList(spectral(conv(head_channels, head_channels, 3, padding=h + 1, dilation=h + 1),
+                                            spectral_norm) for h in range(windows))
         self.gate = spectral(conv(head_channels, head_channels, 1), spectral_norm)  # shared by the heads
         self.choose = conv(in_channels, windows, 1)  # a(X): each position's weights over its windows
         self.fuse = spectral(conv(head_channels * windows, out_channels, 1), spectral_norm)  # W_c
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         choice = self.window_choice(x)
-        heads, h = [], self.project(x)
-        for widen in self.widen:
-            h = widen(h)
-            heads.append(h)
+        projected = self.project(x)
+        heads = [widen(projected) for widen in self.widen]
         # the shared gate runs once over the heads stacked along the batch: a spectral-normed layer
         # called several times in one forward breaks torch.compile (its power iteration mutates u, v)
         gates = torch.sigmoid(self.gate(torch.cat(heads, dim=0))).chunk(len(heads), dim=0)

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from mspgsen.nn.dema import DEMA, DemaOutput, conv_nd
-from mspgsen.nn.layers import Norm, spectral
+from mspgsen.nn.layers import Norm, PixelNorm, spectral
 
 BRANCH_KERNELS = (3, 5, 7)
 BRANCH_ATTENTION_HEADS = 4  # channel groups that choose their branch mixture separately
@@ -30,37 +30,41 @@ def norm_nd(kind: Norm, channels: int, dims: int) -> nn.Module:
         return nn.BatchNorm2d(channels) if dims == 2 else nn.BatchNorm1d(channels)
     if kind == "layer":
         return nn.GroupNorm(1, channels)
+    if kind == "pixel":
+        return PixelNorm()
     return nn.Identity()
 
 
 class SelectiveBranches(nn.Module):
     """Eq. 16's Σ_i W_i·Branch_i(X) with W_i computed by attention over the branch outputs.
 
-    Branch i sees a (2i+1)×(2i+1) window (3x3, 5x5, 7x7): the 5x5 and 7x7 kernels are factorised
-    into stacked 3x3 convolutions (Inception-v3's factorisation), each branch reusing the one before
-    it, because on a CPU a dense 3x3 convolution runs several times faster than a depthwise or
-    dilated one of the same window (docs/benchmarks.md, "MSPG-SEN's cost"). The weights are
-    attention of the input on the branches, per channel group (head):
+    The branches are parallel, each reading X: branch i is a 3x3 convolution dilated by i + 1, so
+    it sees a 3x3, 5x5 or 7x7 window (SKNet's own reading of its larger kernel) at the cost of a 3x3
+    one (dense 5x5 and 7x7 kernels cost 2-3.5x as much on a CPU). An earlier reading stacked plain
+    3x3 convolutions, each branch reusing the one before it: three linear layers in series, which
+    made G collapse on Stacked MNIST (10 modes where one 3x3 branch gave 942; docs/benchmarks.md,
+    "MSPG-SEN built up from the dcgan recipe"). The weights are attention of the input on the
+    branches, per channel group (head):
         q = W_q·GAP(X),  k_i = W_k·GAP(Branch_i(X)),  W_i = softmax_i(q·k_i / √d) per head,
     so each sample chooses its receptive field from what each branch actually found."""
 
-    def __init__(self, channels: int, dims: int, spectral_norm: bool, kernels: tuple[int, ...] = BRANCH_KERNELS):
+    def __init__(self, channels: int, dims: int, spectral_norm: bool, kernels: tuple[int, ...] = BRANCH_KERNELS,
+                 in_channels: int | None = None):
         super().__init__()
         if any(k != 3 + 2 * i for i, k in enumerate(kernels)):
-            raise ValueError(f"branch kernels must be 3, 5, 7, ... (stacked 3x3 convolutions), got {kernels}")
+            raise ValueError(f"branch kernels must be 3, 5, 7, ... (3x3 convolutions dilated 1, 2, 3, ...), got {kernels}")
         conv = conv_nd(dims)
-        self.steps = nn.ModuleList(spectral(conv(channels, channels, 3, padding=1), spectral_norm) for _ in kernels)
+        in_channels = in_channels or channels
+        self.branches = nn.ModuleList(spectral(conv(in_channels, channels, 3, padding=i + 1, dilation=i + 1),
+                                               spectral_norm) for i in range(len(kernels)))
         self.heads = next(h for h in (BRANCH_ATTENTION_HEADS, 2, 1) if channels % h == 0)
-        self.query = nn.Linear(channels, channels)
+        self.query = nn.Linear(in_channels, channels)
         self.key = nn.Linear(channels, channels)
 
     def forward(self, x: torch.Tensor, gain: torch.Tensor | None = None) -> torch.Tensor:
         """Σ_i W_i·Branch_i(X), times `gain` (the block's α) folded into the weights, so each map
         is multiplied once; the branches are summed one by one, never stacked into one tensor."""
-        outputs, h = [], x
-        for step in self.steps:
-            h = step(h)
-            outputs.append(h)
+        outputs = [branch(x) for branch in self.branches]
         weights = self.branch_weights(x, torch.stack([o.flatten(2).mean(dim=2) for o in outputs], dim=1))
         if gain is not None:
             weights = weights * gain
@@ -85,14 +89,17 @@ class GCTDRNBlock(nn.Module):
     """One residual block; `forward` returns the output and the DEMA paths (None without DEMA)."""
 
     def __init__(self, in_channels: int, out_channels: int, dims: int, mix: Mixer, *, gctdrn: bool = True,
-                 dema: bool = True, norm: Norm = "batch", spectral_norm: bool = False, condition_dim: int = 0):
+                 dema: bool = True, norm: Norm = "batch", spectral_norm: bool = False, condition_dim: int = 0,
+                 pre: bool = False):
         super().__init__()
-        self.pre = nn.Sequential(mix(in_channels, out_channels), norm_nd(norm, out_channels, dims), nn.ReLU())
+        self.pre = (nn.Sequential(mix(in_channels, out_channels), norm_nd(norm, out_channels, dims), nn.ReLU())
+                    if pre else nn.Identity())
+        body_in = out_channels if pre else in_channels
         if gctdrn:
-            self.body = SelectiveBranches(out_channels, dims, spectral_norm)
+            self.body = SelectiveBranches(out_channels, dims, spectral_norm, in_channels=body_in)
             self.alpha = nn.Parameter(torch.ones(()))
         else:
-            self.body = mix(out_channels, out_channels)
+            self.body = mix(body_in, out_channels)
             self.alpha = None
         self.post = nn.Sequential(norm_nd(norm, out_channels, dims), nn.ReLU())
         self.shortcut = (nn.Identity() if in_channels == out_channels

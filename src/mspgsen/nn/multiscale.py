@@ -18,8 +18,8 @@ from torch import nn
 from mspgsen.contracts import DataShape
 from mspgsen.nn.conv import generator_sizes, stage_widths
 from mspgsen.nn.dema import DEMA, DemaOutput
-from mspgsen.nn.gctdrn import GCTDRNBlock, GlobalEnhancement, conv3x3_mixer
-from mspgsen.nn.layers import minibatch_std, spectral
+from mspgsen.nn.gctdrn import GCTDRNBlock, GlobalEnhancement, conv3x3_mixer, norm_nd
+from mspgsen.nn.layers import Norm, PartBatchNorm2d, minibatch_std, spectral
 from mspgsen.nn.pyramid import Pyramid, active_scale, grown_pyramid, shrink, upsample
 
 CONDITION_DIM = 128  # class embedding size (DEMA's task embedding T)
@@ -62,7 +62,8 @@ class ClassEmbedding(nn.Module):
 
 class MultiScaleGenerator(nn.Module):
     def __init__(self, shape: DataShape, latent_dim: int, width: int, *, head_scales: list[int],
-                 num_classes: int = 0, gctdrn: bool = True, dema: bool = True, afe: bool = False):
+                 num_classes: int = 0, gctdrn: bool = True, dema: bool = True, afe: bool = False,
+                 norm: Norm = "batch", pre: bool = False):
         super().__init__()
         self.sizes = scale_sizes(shape)
         widths = stage_widths(width, len(self.sizes))
@@ -72,10 +73,10 @@ class MultiScaleGenerator(nn.Module):
         self.classes = ClassEmbedding(num_classes, condition_dim) if num_classes else None
         self.base_shape = (widths[0], *self.sizes[0])
         self.project = nn.Sequential(nn.Linear(latent_dim + condition_dim, widths[0] * self.sizes[0][0] * self.sizes[0][1]))
-        self.project_act = nn.Sequential(nn.BatchNorm2d(widths[0]), nn.ReLU())
+        self.project_act = nn.Sequential(norm_nd(norm, widths[0], 2), nn.ReLU())
         mixer = conv3x3_mixer(False)
         self.blocks = nn.ModuleList(
-            GCTDRNBlock(widths[max(i - 1, 0)], widths[i], 2, mixer, gctdrn=gctdrn,
+            GCTDRNBlock(widths[max(i - 1, 0)], widths[i], 2, mixer, gctdrn=gctdrn, norm=norm, pre=pre,
                         dema=dema and size[0] * size[1] <= ATTENTION_MAX_POSITIONS,
                         condition_dim=condition_dim) for i, size in enumerate(self.sizes))
         self.enhance = GlobalEnhancement(widths[-1]) if gctdrn else None
@@ -124,17 +125,47 @@ class DownBlock(nn.Module):
         return F.leaky_relu(body + self.shortcut(shrink(x, self.size)), 0.2)
 
 
+class Downsample(nn.Module):
+    """DCGAN's downsampling, before its norm and activation: one 4x4 convolution of stride 2 (a 3x3
+    one and area pooling where the size does not halve exactly). A quarter of the work of a
+    residual block's 3x3 convolution at the input's size, which is where a CPU spends D's time."""
+
+    def __init__(self, in_channels: int, out_channels: int, in_size: tuple[int, int], size: tuple[int, int],
+                 spectral_norm: bool):
+        super().__init__()
+        self.size = size
+        self.halves = tuple(in_size) == (2 * size[0], 2 * size[1])
+        self.conv = spectral(nn.Conv2d(in_channels, out_channels, 4, 2, 1) if self.halves
+                             else nn.Conv2d(in_channels, out_channels, 3, padding=1), spectral_norm)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x) if self.halves else shrink(self.conv(x), self.size)
+
+
 class MultiScaleDiscriminator(nn.Module):
     """Reads the full image and, with `multiscale`, adds each smaller scale where its features reach
-    that size; a projection head (Miyato & Koyama 2018) brings in the class label.
+    that size (MSG-GAN); a projection head (Miyato & Koyama 2018) brings in the class label.
 
-    With `progressive`, at a level below the top it enters at the active scale and skips the stages
-    above it; the stage being grown into blends its two entries by the fade fraction f (ProGAN),
-        h_{s-1} = f·Down(h_s) + (1 − f)·lrelu(FromImage_{s-1}(x_{s-1})) [+ f·FromImage_{s-1}(x_{s-1})
-    when `multiscale` adds every scale], so the features are continuous in the level at both ends."""
+    At every scale s below the full size, D's layer is h_s = lrelu(BN_s(Down(h_{s+1}) [+ FromImage_s(x_s)])):
+    the smaller scales join before the batch norm (by part: real and generated apart), so what G's
+    small heads get back passes through it too; at the full size, h = lrelu(FromImage(x)), without
+    batch norm on the input layer (DCGAN's rule).
+
+    With `progressive`, at a level below the top it enters at the active scale a (h_a =
+    lrelu(BN_a(FromImage_a(x_a)))) and skips the stages above it; the stage being grown into blends
+    its two entries by the fade fraction f (ProGAN), before its norm:
+        h_{s-1} = lrelu(BN(f·Down(h_s) + (1 − f)·FromImage_{s-1}(x_{s-1}) [+ f·FromImage_{s-1}(x_{s-1})]))
+    (the bracket when `multiscale` adds every scale), so the features are continuous in the level.
+
+    It ends as ProGAN's and StyleGAN's critics do, at its smallest scale whatever the level: the
+    minibatch standard deviation (groups of `minibatch_std_group` samples; 0: none), a 3x3 conv, and
+    a dense layer over the whole flattened map, so that D sees where things are at every level (a
+    head that sums over positions after 1x1 convs scores a shuffled image as the image itself, which
+    is all it read at the first growth level)."""
 
     def __init__(self, shape: DataShape, width: int, *, multiscale: bool = True, progressive: bool = False,
-                 num_classes: int = 0, dema: bool = True, spectral_norm: bool = True):
+                 num_classes: int = 0, dema: bool = True, spectral_norm: bool = True, minibatch_std_group: int = 0,
+                 batch_norm: bool = True):
         super().__init__()
         self.sizes = scale_sizes(shape)
         last = len(self.sizes) - 1
@@ -143,48 +174,62 @@ class MultiScaleDiscriminator(nn.Module):
         entries = range(len(self.sizes)) if multiscale or progressive else [last]  # where D may start
         self.from_image = nn.ModuleDict(
             {str(i): spectral(nn.Conv2d(shape.channels, widths[i], 1), spectral_norm) for i in entries})
-        self.down = nn.ModuleList(DownBlock(widths[i], widths[i - 1], self.sizes[i - 1], spectral_norm)
+        self.down = nn.ModuleList(Downsample(widths[i], widths[i - 1], self.sizes[i], self.sizes[i - 1], spectral_norm)
                                   for i in range(last, 0, -1))
+        self.norms = nn.ModuleList(PartBatchNorm2d(widths[i]) if batch_norm and i < last else nn.Identity()
+                                   for i in range(len(self.sizes)))
         fitting = [i for i, (h, w) in enumerate(self.sizes) if h * w <= ATTENTION_MAX_POSITIONS]
         self.attention_scale = fitting[-1] if dema and fitting else None
         self.attention = (DEMA(widths[self.attention_scale], spectral_norm=spectral_norm, contrastive=False)
                           if self.attention_scale is not None else None)
+        self.minibatch_std_group = minibatch_std_group
+        self.final_conv = spectral(nn.Conv2d(widths[0] + bool(minibatch_std_group), widths[0], 3, padding=1),
+                                   spectral_norm)
+        self.final_dense = spectral(nn.Linear(widths[0] * self.sizes[0][0] * self.sizes[0][1], widths[0]),
+                                    spectral_norm)
         self.head = spectral(nn.Linear(widths[0], 1), spectral_norm)
         self.classes = spectral(nn.Embedding(num_classes + 1, widths[0]), spectral_norm) if num_classes else None
 
-    def forward(self, pyramid: Pyramid, labels: torch.Tensor | None = None, level: float | None = None
-                ) -> torch.Tensor:
-        features = self.embed(pyramid, level)
+    def forward(self, pyramid: Pyramid, labels: torch.Tensor | None = None, level: float | None = None,
+                groups: int = 1) -> torch.Tensor:
+        """`groups`: the batch is that many equal parts (real, generated), each with its own batch statistics."""
+        features = self.embed(pyramid, level, groups)
         score = self.head(features).squeeze(1)
         if self.classes is not None and labels is not None:
             score = score + (self.classes(labels) * features).sum(dim=1)
         return score
 
-    def embed(self, pyramid: Pyramid, level: float | None = None) -> torch.Tensor:
-        """The pooled features the head reads."""
-        return self.layer_features(pyramid, level)[-1].sum(dim=(2, 3))
+    def embed(self, pyramid: Pyramid, level: float | None = None, groups: int = 1) -> torch.Tensor:
+        """The feature vector the head reads: the epilogue over the smallest scale's map."""
+        h = self.layer_features(pyramid, level, groups)[-1]
+        if self.minibatch_std_group:
+            h = minibatch_std(h, groups, self.minibatch_std_group)
+        h = F.leaky_relu(self.final_conv(h), 0.2)
+        return F.leaky_relu(self.final_dense(h.flatten(1)), 0.2)
 
-    def layer_features(self, pyramid: Pyramid, level: float | None = None) -> list[torch.Tensor]:
+    def layer_features(self, pyramid: Pyramid, level: float | None = None, groups: int = 1) -> list[torch.Tensor]:
         """φ_i of eq. 12: the feature map at each stage D runs, from its entry scale down. `level`
         None or at the top: the full size; below it, the active scale (progressive growth)."""
         last = len(self.sizes) - 1
         level = float(last) if level is None else min(float(level), float(last))
         top = active_scale(level, len(self.sizes))
         fading = level - math.floor(level) if level < last else 0.0
-        h = F.leaky_relu(self.from_image[str(top)](pyramid[top]), 0.2)
-        layers = [self._attend(h, top)]
+        layers = [self._layer(self.from_image[str(top)](pyramid[top]), top, groups)]
         for scale in range(top - 1, -1, -1):
             h = self.down[last - 1 - scale](layers[-1])
             if scale == top - 1 and fading > 0:  # the stage being grown into: blend its two entries
                 image = self.from_image[str(scale)](pyramid[scale])
                 added = fading * image if scale in self.read_scales else 0.0
-                h = fading * h + (1 - fading) * F.leaky_relu(image, 0.2) + added
+                h = fading * h + (1 - fading) * image + added
             elif scale in self.read_scales:
                 h = h + self.from_image[str(scale)](pyramid[scale])
-            layers.append(self._attend(h, scale))
+            layers.append(self._layer(h, scale, groups))
         return layers
 
-    def _attend(self, h: torch.Tensor, scale: int) -> torch.Tensor:
+    def _layer(self, h: torch.Tensor, scale: int, groups: int) -> torch.Tensor:
+        """Norm (by part), activation, and DEMA at the one scale it runs at."""
+        norm = self.norms[scale]
+        h = F.leaky_relu(norm(h, groups) if isinstance(norm, PartBatchNorm2d) else norm(h), 0.2)
         return h + self.attention(h).out if scale == self.attention_scale else h
 
 

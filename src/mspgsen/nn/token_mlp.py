@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from mspgsen.nn.gctdrn import GCTDRNBlock, GlobalEnhancement, token_mixer
-from mspgsen.nn.layers import minibatch_std, spectral
+from mspgsen.nn.layers import Norm, minibatch_std, norm1d, spectral
 from mspgsen.nn.multiscale import GeneratorOutput
 
 
@@ -18,15 +18,15 @@ class TokenMLPGenerator(nn.Module):
     """z → linear → `depth - 1` GCTDRN blocks over `tokens` tokens → global enhancement → point."""
 
     def __init__(self, latent_dim: int, out_features: int, width: int, depth: int, tokens: int, *,
-                 gctdrn: bool = True, dema: bool = True, afe: bool = False):
+                 gctdrn: bool = True, dema: bool = True, afe: bool = False, norm: Norm = "batch", pre: bool = False):
         super().__init__()
         if width % tokens:
             raise ValueError(f"mlp_width {width} does not split into {tokens} tokens")
         self.token_shape = (width // tokens, tokens)
-        self.project = nn.Sequential(nn.Linear(latent_dim, width), nn.BatchNorm1d(width), nn.ReLU())
+        self.project = nn.Sequential(nn.Linear(latent_dim, width), norm1d(norm, width), nn.ReLU())
         channels = width // tokens
         mixer = token_mixer(tokens, False)
-        self.blocks = nn.ModuleList(GCTDRNBlock(channels, channels, 1, mixer, gctdrn=gctdrn, dema=dema)
+        self.blocks = nn.ModuleList(GCTDRNBlock(channels, channels, 1, mixer, gctdrn=gctdrn, dema=dema, norm=norm, pre=pre)
                                     for _ in range(max(depth - 1, 1)))
         self.enhance = GlobalEnhancement(channels) if gctdrn else None
         self.afe_block = len(self.blocks) // 2 if afe else None

@@ -92,6 +92,9 @@ def run_step(state: TrainingState, phases: list[Phase], ctx: StepContext, precis
                 terms = phase.compute(phase_ctx)
             sum(knobs.weight(name) * term.float() for name, term in terms.items()).backward()
             ctx.report(f"grad/{phase.name}", gradient_norm(optimizer))
+            if len(phase.trains) > 1:  # each network's share (D and D_aux in mspgsen's D phase)
+                for name in (n for n in phase.trains if n in state.nets):
+                    ctx.report(f"grad/net/{name}", network_gradient_norm(state.nets[name]))
             optimizer.step()
             for name in (n for n in phase.trains if n in state.nets):  # spectral norm's power iteration: once per update
                 refresh_spectral_norms(state.nets[name])
@@ -132,6 +135,11 @@ def _roll_back(state: TrainingState, guard: DivergenceGuard, logger: RunLogger) 
 def gradient_norm(optimizer) -> torch.Tensor:
     """The L2 norm of all gradients an optimiser is about to apply (stays on the device)."""
     grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+    return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
+
+
+def network_gradient_norm(network: torch.nn.Module) -> torch.Tensor:
+    grads = [p.grad for p in network.parameters() if p.grad is not None]
     return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
 
 
