@@ -135,24 +135,24 @@ IMAGE_SHAPE = DataShape("images", (3, 32, 32), num_classes=10)
 
 
 def test_each_flag_removes_its_own_parameters():
-    family, full = build(IMAGE_SHAPE)
+    family, full = build(IMAGE_SHAPE, progressive=True)
     total = count(full)
     betas = sum(1 for b in full["G"].blocks if b.beta is not None)
     alphas = sum(1 for b in full["G"].blocks if b.alpha is not None)
 
-    _, off = build(IMAGE_SHAPE, dema=False)
+    _, off = build(IMAGE_SHAPE, progressive=True, dema=False)
     assert count(off) == total - count(full, DEMA) - betas
 
-    _, off = build(IMAGE_SHAPE, gctdrn=False)
+    _, off = build(IMAGE_SHAPE, progressive=True, gctdrn=False)
     plain_bodies = sum(count(b.body) for b in off["G"].blocks)
     assert count(off) == total - count(full, SelectiveBranches) - count(full, GlobalEnhancement) - alphas + plain_bodies
 
-    _, off = build(IMAGE_SHAPE, afe=False)
+    _, off = build(IMAGE_SHAPE, progressive=True, afe=False)
     assert "D_aux" not in off and count(off) == total - count(full["D_aux"])
 
     # D's small-scale readers are also where a growing D enters, so only without growth does
     # `multiscale` off remove them (G keeps its heads at every scale while it grows, too)
-    _, off = build(IMAGE_SHAPE, multiscale=False)
+    _, off = build(IMAGE_SHAPE, progressive=True, multiscale=False)
     assert count(off) == total
     _, off = build(IMAGE_SHAPE, multiscale=False, progressive=False)
     small_scale_readers = sum(count(m) for i, m in full["D"].from_image.items() if int(i) < 3)
@@ -160,7 +160,7 @@ def test_each_flag_removes_its_own_parameters():
     small_scale_heads = sum(count(m) for i, m in full["G"].to_image.items() if int(i) < 3 and i != afe_head)
     assert count(off) == total - small_scale_readers - small_scale_heads
 
-    _, off = build(IMAGE_SHAPE, conditional=False)
+    _, off = build(IMAGE_SHAPE, progressive=True, conditional=False)
     condition_dim = full["G"].classes.embed.embedding_dim
     g_conditions = (count(full["G"], ClassEmbedding) + condition_dim * full["G"].project[0].out_features
                     + sum(condition_dim * b.attention.fusion[0].out_features for b in full["G"].blocks
@@ -171,6 +171,9 @@ def test_each_flag_removes_its_own_parameters():
     assert count(off) == total  # growth is a schedule, not weights
     assert off_family.default_knobs().level is None and family.default_knobs().level == 0.0
     assert "progressive-growth" not in off_family.default_controllers()
+    small, _ = build(IMAGE_SHAPE)  # unset: growth only for images larger than 32x32
+    large, _ = build(DataShape("images", (3, 64, 64)))
+    assert not small.grows() and large.grows()
 
 
 @pytest.mark.parametrize("flag", FLAGS)
@@ -245,7 +248,8 @@ def test_progressive_schedule_holds_then_fades_each_scale_in():
 
 
 def test_a_growing_generator_shows_the_small_scale_and_its_snapshot_keeps_the_level(tmp_path, tiny_images):
-    result = api.train(tiny_config(tmp_path, "mspgsen", tiny_images, steps=4, extra=["model.grow_fraction=100"]))
+    result = api.train(tiny_config(tmp_path, "mspgsen", tiny_images, steps=4,
+                                   extra=["model.progressive=true", "model.grow_fraction=100"]))
     loaded = load_generator(existing_run_dir(result.run_dir))
     assert float(loaded.generator.level) == 0.0  # 4 of 400 growth steps: still at the 4x4 stage
     pixels = np.load(api.sample(result.run_dir, 4, tmp_path / "s.npz"))["images"]

@@ -82,7 +82,7 @@ def plan_variants(model: str, components: list[str]) -> list[Variant]:
     from mspgsen.families import FAMILIES
 
     family_config = FAMILIES.get(model).Config
-    flags = {f.name for f in dataclasses.fields(family_config) if f.type in (bool, "bool")}
+    flags = {f.name for f in dataclasses.fields(family_config) if f.type in (bool, "bool", "bool | None")}
     for component in components:
         if component not in flags and component not in CONTROLLERS:
             known = sorted(flags) + CONTROLLERS.names()

@@ -56,7 +56,10 @@ class MSPGSENConfig(FamilyConfig):
     gctdrn: bool = True  # selective 3/5/7 branches and global enhancement (off: plain residual blocks)
     afe: bool = True  # the auxiliary critic on G's middle scale (a middle hidden layer on points)
     multiscale: bool = True  # images: G emits, and D reads, every scale
-    progressive: bool = True  # images: grow the active scale with a linear fade-in (controller "progressive-growth")
+    # images: grow the active scale with a linear fade-in (controller "progressive-growth"); None: for
+    # images larger than 32x32 only (at 28x28 growing over half of a 4-minute run ended at 1-2 of
+    # 1000 Stacked MNIST modes where the same model at full size covered 900-922: docs/benchmarks.md)
+    progressive: bool | None = None
     conditional: bool = True  # use class labels where the data has them (projection D)
     apfl: bool = True  # the adaptive feedback loop (controller "apfl", settings under train.apfl)
     balance: bool = True  # the DQN balancer (controller "balance", settings under train.balance)
@@ -111,14 +114,14 @@ class MSPGSEN(Family):
         sizes = scale_sizes(shape)
         width = self.image_width()
         d_width = cfg.d_width or (SMALL_IMAGE_D_WIDTH if max(shape.size) <= SMALL_IMAGE_SIDE else width)
-        every_scale = cfg.multiscale or cfg.progressive  # progressive fades between neighbouring scales
+        every_scale = cfg.multiscale or self.grows()  # progressive fades between neighbouring scales
         heads = set(range(len(sizes))) if every_scale else {len(sizes) - 1}
         if cfg.afe:
             heads.add(middle_scale(sizes))
         nets = {"G": MultiScaleGenerator(shape, latent, width, head_scales=sorted(heads),
                                          num_classes=g_classes, gctdrn=cfg.gctdrn, dema=cfg.dema, afe=cfg.afe,
                                          norm=cfg.g_norm, pre=cfg.g_pre),
-                "D": MultiScaleDiscriminator(shape, d_width, multiscale=cfg.multiscale, progressive=cfg.progressive,
+                "D": MultiScaleDiscriminator(shape, d_width, multiscale=cfg.multiscale, progressive=self.grows(),
                                              num_classes=d_classes, dema=cfg.dema, spectral_norm=d_spectral_norm,
                                              minibatch_std_group=cfg.minibatch_std_group, batch_norm=cfg.d_norm == "batch")}
         if cfg.afe:
@@ -156,7 +159,11 @@ class MSPGSEN(Family):
         return controllers
 
     def grows(self) -> bool:
-        return self.config.progressive and self.shape.kind == "images"
+        """Whether G grows: `model.progressive`, or when unset, images larger than 32x32."""
+        if self.shape.kind != "images":
+            return False
+        chosen = self.config.progressive
+        return max(self.shape.size) > SMALL_IMAGE_SIDE if chosen is None else chosen
 
     # --- sampling -------------------------------------------------------------------------------
 

@@ -142,20 +142,27 @@ class Downsample(nn.Module):
         return self.conv(x) if self.halves else shrink(self.conv(x), self.size)
 
 
+def colour_statistics(images: torch.Tensor) -> torch.Tensor:
+    """Each image's mean and standard deviation per channel, `[B, 2C]`: what D's batch norm takes
+    away from a whole batch (a colour cast shared by every generated image), read per sample."""
+    flat = images.flatten(2)
+    return torch.cat([flat.mean(dim=2), flat.std(dim=2)], dim=1)
+
+
 class MultiScaleDiscriminator(nn.Module):
     """Reads the full image and, with `multiscale`, adds each smaller scale where its features reach
     that size (MSG-GAN); a projection head (Miyato & Koyama 2018) brings in the class label.
 
-    At every scale s below the full size, D's layer is h_s = lrelu(BN_s(Down(h_{s+1}) [+ FromImage_s(x_s)])):
-    the smaller scales join before the batch norm (by part: real and generated apart), so what G's
-    small heads get back passes through it too; at the full size, h = lrelu(FromImage(x)), without
-    batch norm on the input layer (DCGAN's rule).
+    D enters at the full size (or, growing, at the active scale a) with h_a = lrelu(FromImage_a(x_a)),
+    without batch norm on the input layer (DCGAN's rule: there it would take away the brightness and
+    contrast that tell a generated batch from a real one, and a growing D learned nothing at its
+    first level). Each scale s below it is h_s = lrelu(BN_s(Down(h_{s+1}) [+ FromImage_s(x_s)])): the
+    smaller scales join before the batch norm (by part: real and generated apart), so what G's small
+    heads get back passes through it too (without that, adding the scales made G collapse).
 
-    With `progressive`, at a level below the top it enters at the active scale a (h_a =
-    lrelu(BN_a(FromImage_a(x_a)))) and skips the stages above it; the stage being grown into blends
-    its two entries by the fade fraction f (ProGAN), before its norm:
-        h_{s-1} = lrelu(BN(f·Down(h_s) + (1 − f)·FromImage_{s-1}(x_{s-1}) [+ f·FromImage_{s-1}(x_{s-1})]))
-    (the bracket when `multiscale` adds every scale), so the features are continuous in the level.
+    With `progressive`, the stage being grown into blends that layer with its own entry by the
+    fade fraction f (ProGAN): h_{a-1} = f·lrelu(BN(…)) + (1 − f)·lrelu(FromImage_{a-1}(x_{a-1})),
+    so the features are continuous in the level at both ends.
 
     It ends as ProGAN's and StyleGAN's critics do, at its smallest scale whatever the level: the
     minibatch standard deviation (groups of `minibatch_std_group` samples; 0: none), a 3x3 conv, and
@@ -176,8 +183,7 @@ class MultiScaleDiscriminator(nn.Module):
             {str(i): spectral(nn.Conv2d(shape.channels, widths[i], 1), spectral_norm) for i in entries})
         self.down = nn.ModuleList(Downsample(widths[i], widths[i - 1], self.sizes[i], self.sizes[i - 1], spectral_norm)
                                   for i in range(last, 0, -1))
-        self.norms = nn.ModuleList(PartBatchNorm2d(widths[i]) if batch_norm and i < last else nn.Identity()
-                                   for i in range(len(self.sizes)))
+        self.norms = nn.ModuleList(PartBatchNorm2d(widths[i]) if batch_norm else nn.Identity() for i in range(last))
         fitting = [i for i, (h, w) in enumerate(self.sizes) if h * w <= ATTENTION_MAX_POSITIONS]
         self.attention_scale = fitting[-1] if dema and fitting else None
         self.attention = (DEMA(widths[self.attention_scale], spectral_norm=spectral_norm, contrastive=False)
@@ -187,6 +193,7 @@ class MultiScaleDiscriminator(nn.Module):
                                    spectral_norm)
         self.final_dense = spectral(nn.Linear(widths[0] * self.sizes[0][0] * self.sizes[0][1], widths[0]),
                                     spectral_norm)
+        self.colour = spectral(nn.Linear(2 * shape.channels, widths[0]), spectral_norm)
         self.head = spectral(nn.Linear(widths[0], 1), spectral_norm)
         self.classes = spectral(nn.Embedding(num_classes + 1, widths[0]), spectral_norm) if num_classes else None
 
@@ -205,7 +212,8 @@ class MultiScaleDiscriminator(nn.Module):
         if self.minibatch_std_group:
             h = minibatch_std(h, groups, self.minibatch_std_group)
         h = F.leaky_relu(self.final_conv(h), 0.2)
-        return F.leaky_relu(self.final_dense(h.flatten(1)), 0.2)
+        return F.leaky_relu(self.final_dense(h.flatten(1)) + self.colour(colour_statistics(pyramid[len(self.sizes) - 1])),
+                            0.2)
 
     def layer_features(self, pyramid: Pyramid, level: float | None = None, groups: int = 1) -> list[torch.Tensor]:
         """φ_i of eq. 12: the feature map at each stage D runs, from its entry scale down. `level`
@@ -214,22 +222,24 @@ class MultiScaleDiscriminator(nn.Module):
         level = float(last) if level is None else min(float(level), float(last))
         top = active_scale(level, len(self.sizes))
         fading = level - math.floor(level) if level < last else 0.0
-        layers = [self._layer(self.from_image[str(top)](pyramid[top]), top, groups)]
+        layers = [self._attend(self._entry(pyramid, top), top)]
         for scale in range(top - 1, -1, -1):
             h = self.down[last - 1 - scale](layers[-1])
-            if scale == top - 1 and fading > 0:  # the stage being grown into: blend its two entries
-                image = self.from_image[str(scale)](pyramid[scale])
-                added = fading * image if scale in self.read_scales else 0.0
-                h = fading * h + (1 - fading) * image + added
-            elif scale in self.read_scales:
+            if scale in self.read_scales:
                 h = h + self.from_image[str(scale)](pyramid[scale])
-            layers.append(self._layer(h, scale, groups))
+            norm = self.norms[scale]
+            h = F.leaky_relu(norm(h, groups) if isinstance(norm, PartBatchNorm2d) else norm(h), 0.2)
+            if scale == top - 1 and fading > 0:  # the stage being grown into: blend it with its own entry
+                h = fading * h + (1 - fading) * self._entry(pyramid, scale)
+            layers.append(self._attend(h, scale))
         return layers
 
-    def _layer(self, h: torch.Tensor, scale: int, groups: int) -> torch.Tensor:
-        """Norm (by part), activation, and DEMA at the one scale it runs at."""
-        norm = self.norms[scale]
-        h = F.leaky_relu(norm(h, groups) if isinstance(norm, PartBatchNorm2d) else norm(h), 0.2)
+    def _entry(self, pyramid: Pyramid, scale: int) -> torch.Tensor:
+        """Where D starts reading: the image at `scale` through its 1x1 conv, without batch norm
+        (which would take away the very statistics, brightness and contrast, that tell a batch apart)."""
+        return F.leaky_relu(self.from_image[str(scale)](pyramid[scale]), 0.2)
+
+    def _attend(self, h: torch.Tensor, scale: int) -> torch.Tensor:
         return h + self.attention(h).out if scale == self.attention_scale else h
 
 
