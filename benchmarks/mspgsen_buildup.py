@@ -16,8 +16,9 @@ it, in a fixed order, so the first arm that breaks names the part (or the settin
     +balance       the DQN balancer
     defaults       the family's own defaults (its optimisers, EMA and instance noise): what a user gets
 
-`--arms` picks some (by name), `--set` adds overrides to every mspgsen arm (e.g. the settings of
-an earlier version, to show where it broke). Each arm trains `--budget` seconds on one thread,
+`--arms` picks some (by name), `--set` adds overrides to every mspgsen arm, and `--variant
+NAME=ARM:KEY=VALUE;...` adds an arm of its own: ARM's settings and these (e.g. the readings this
+study found at fault: `skeleton-g-pre=skeleton:model.g_pre=true`, `skeleton-no-d-bn=skeleton:model.d_norm=none`). Each arm trains `--budget` seconds on one thread,
 then is read on Stacked MNIST's protocol (26,000 samples, the MNIST classifier): modes, KL,
 confident share, classifier FID. Beside the table, each arm's course: D(x), D(G(z)), G's batch
 diversity, the growth level and the gradient norm of each network at ten points of the run.
@@ -74,13 +75,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=2, help="arms at once, one thread each")
     parser.add_argument("--out", default="runs/mspgsen-buildup")
     parser.add_argument("--set", action="append", default=[], help="an override for every mspgsen arm")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=ARM:KEY=VALUE;...",
+                        help="one more arm: ARM's settings plus these overrides")
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    arms = args.arms.split(",")
-    unknown = [arm for arm in arms if arm not in ARMS]
+    arms = [arm for arm in args.arms.split(",") if arm]
+    variants = dict(parse_variant(text) for text in args.variant)
+    unknown = [arm for arm in arms if arm not in ARMS] + [base for base, _ in variants.values() if base not in ARMS]
     if unknown:
         raise SystemExit(f"unknown arms: {', '.join(unknown)}; choose from {', '.join(ARMS)}")
     if not default_path("mnist").is_file():
@@ -88,7 +92,9 @@ def main() -> None:
     root = Path(args.out) / time.strftime("%Y%m%d-%H%M%S")
     root.mkdir(parents=True, exist_ok=True)
     with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        results = list(pool.map(_run, [(args, root, arm) for arm in arms]))
+        jobs = [(args, root, arm, arm, []) for arm in arms] + [(args, root, name, base, extra)
+                                                              for name, (base, extra) in variants.items()]
+        results = list(pool.map(_run, jobs))
     (root / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in results))
     print(f"\n{args.budget:g} s per arm, seed {args.seed}, {args.jobs} at a time on one thread each "
           f"({'AMX' if amx_available() else 'no AMX'}); runs in {root}\n")
@@ -108,10 +114,18 @@ def main() -> None:
             print(f"| {row['step']} | " + " | ".join(_fmt(row.get(k)) for k in COURSE) + " |")
 
 
+def parse_variant(text: str) -> tuple[str, tuple[str, list[str]]]:
+    name, _, rest = text.partition("=")
+    base, _, overrides = rest.partition(":")
+    if not name or not base:
+        raise SystemExit(f"--variant {text!r}: write NAME=ARM:KEY=VALUE;...")
+    return name, (base, [o for o in overrides.split(";") if o])
+
+
 def _run(job: tuple) -> dict:
-    args, root, arm = job
-    config_file, overrides = arm_overrides(arm)
-    extra = args.set if arm != "dcgan-recipe" else []
+    args, root, arm, base, variant_overrides = job
+    config_file, overrides = arm_overrides(base)
+    extra = [*(args.set if base != "dcgan-recipe" else []), *variant_overrides]
     out = root / arm.replace("+", "plus-")
     config = api.configure(config_file=config_file, data_root=args.data_root, seed=args.seed, device="cpu", out=str(out),
                            overrides=[*overrides, *extra, f"train.time_limit={args.budget}", "train.steps=1000000000",

@@ -12,6 +12,7 @@ not comparable with any published FID). Prints a markdown table (mean ± std ove
 copies each family's last sample grid to `--grids` when given.
 
     python benchmarks/stacked_mnist.py --data-root ../shared/data --device cpu --budget 1800 --seeds 1 --jobs 2
+    python benchmarks/stacked_mnist.py --data-root ../shared/data --config defaults --families mspgsen --seeds 3
     python benchmarks/stacked_mnist.py --data-root ../shared/data --device cpu --budget 1800 --seeds 2 \\
         --first-seed 1 --families dcgan,mspgsen --with runs/bench-stacked-mnist/<first>/results.jsonl
 """
@@ -40,7 +41,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", default=",".join(study_families()))
     parser.add_argument("--data-root", required=True)
-    parser.add_argument("--config", default=str(Path(__file__).parents[1] / "configs" / "stacked-mnist.yaml"))
+    parser.add_argument("--config", default=str(Path(__file__).parents[1] / "configs" / "stacked-mnist.yaml"),
+                        help="the recipe every family starts from; 'defaults': each family's own defaults, "
+                             "batch size included (only the time limit is set, steps unbounded)")
     parser.add_argument("--budget", type=float, default=1800, help="training seconds per run")
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--first-seed", type=int, default=0, help="seeds run: first-seed … first-seed + seeds - 1")
@@ -71,7 +74,8 @@ def main() -> None:
     args = parse_args()
     if not default_path("mnist").is_file():
         api.train_classifier("mnist", data_root=args.data_root, device=args.device)
-    recipe = load_yaml(args.config)
+    recipe = ({"data": "stacked-mnist", "train": {"steps": 1_000_000_000}} if args.config == "defaults"
+              else load_yaml(args.config))
     root = Path(args.out) / time.strftime("%Y%m%d-%H%M%S")
     root.mkdir(parents=True, exist_ok=True)
     families = args.families.split(",")

@@ -101,10 +101,10 @@ def test_apfl_outer_level_climbs_to_the_strength_that_pays():
 def test_apfl_acts_at_the_strength_its_outer_level_set():
     controller, knobs = apfl(meta_every=2), run_knobs()
     controller.meta.log_strength["d"] = math.log(2.0)
-    controller.act(500, indicators(0.95, **{"D(x)": 0.9, "D(G(z))": 0.1}), knobs)
+    controller.act(500, indicators(0.99, **{"D(x)": 0.9, "D(G(z))": 0.1}), knobs)
     assert controller.d_scale == pytest.approx(0.8 ** 2)  # d_lr_factor to the power of the strength
     assert controller.noise_boost == pytest.approx(0.02 * 2)
-    actions = controller.act(510, indicators(0.95, **{"D(x)": 0.9, "D(G(z))": 0.1}), knobs)
+    actions = controller.act(510, indicators(0.99, **{"D(x)": 0.9, "D(G(z))": 0.1}), knobs)
     assert {"meta_d", "meta_g"} <= set(actions)  # an outer step every second tick
 
 

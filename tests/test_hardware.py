@@ -172,7 +172,8 @@ def test_a_time_limited_run_finishes_its_schedules(tmp_path):
 
 def test_a_time_limited_mspgsen_run_grows_to_full_size(tmp_path, tiny_images):
     config = tiny_config(tmp_path, model="mspgsen", data=str(tiny_images), steps=10_000_000,
-                         extra=["train.time_limit=6", "train.log_every=2", "model.grow_fraction=0.5"])
+                         extra=["train.time_limit=6", "train.log_every=2", "model.grow_fraction=0.5",
+                                "model.progressive=true"])
     result = api.train(config)
     rows = [json.loads(line) for line in (result.run_dir / "stats.jsonl").read_text().splitlines()]
     levels = [r["progressive-growth/level"] for r in rows if "progressive-growth/level" in r]

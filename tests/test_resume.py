@@ -86,7 +86,7 @@ def test_an_interrupted_mspgsen_run_resumes_exactly(tmp_path, tiny_images, data)
     """MSPG-SEN's own schedules (instance noise, progressive growth) depend on the step and the
     run's length, so the split run is interrupted rather than configured shorter."""
     data = tiny_images if data == "images" else data
-    extra = ["train.log_every=2", "model.label_dropout=0.5"]
+    extra = ["train.log_every=2", "model.label_dropout=0.5", "model.progressive=true", "model.instance_noise=0.1"]
     straight = api.train(tiny_config(tmp_path, "mspgsen", data, steps=12, name="straight", extra=extra))
     stopped = api.train(tiny_config(tmp_path, "mspgsen", data, steps=12, name="split",
                                     extra=[*extra, "train.controllers=[test-interrupt]"]))

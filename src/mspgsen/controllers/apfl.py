@@ -42,7 +42,10 @@ class APFLConfig:
     lr_gamma: float = setting(0.99, low_open=True, high=1)  # eq. 8-9: lr ← lr·γ^(1/t) at tick t
     step_every: int = 0  # StepLR: multiply the lr by step_gamma every this many steps; 0: off
     step_gamma: float = setting(0.5, low_open=True, high=1)
-    d_strong_accuracy: float = 0.9  # D's mean accuracy above this: D is too strong
+    # D's mean accuracy above this: D is too strong. A batch-normalised D that teaches well sits at
+    # 0.8-0.95 (mspgsen's): at 0.9 the rule slowed it from the first middle-phase tick, and the
+    # model covered 735 of 1000 Stacked MNIST modes in 4 minutes where 0.95 gave 870
+    d_strong_accuracy: float = 0.95
     d_weak_accuracy: float = 0.55  # below this: D is too weak, its lr is restored towards the base
     # how much a too-strong D's lr is cut per tick (floor: min_lr_scale)
     d_lr_factor: float = setting(0.8, low_open=True, high=1)
