@@ -428,3 +428,36 @@ def test_a_gctdrn_block_is_equation_15_with_one_norm_and_relu():
     by_hand = torch.relu(block.post[0](block.body(x) + block.shortcut(x)))
     torch.testing.assert_close(block(x)[0], by_hand)
     assert isinstance(block.pre, torch.nn.Identity)
+
+
+@pytest.mark.parametrize("side", [(28, 28), (32, 32), (20, 14), (48, 40), (36, 36)])
+def test_the_scale_pyramid_treats_every_border_alike(side):
+    """Resampling between G's and D's scales commutes with flips, so no border row or column is
+    made or read differently from the one opposite it (the first mspgsen drew a bright top and
+    left border row)."""
+    shape = DataShape("images", (3, *side))
+    sizes = scale_sizes(shape)
+    images = torch.rand(2, 3, *side)
+    for dims in ([2], [3]):
+        flipped = downsample_pyramid(images.flip(dims), sizes, list(range(len(sizes))))
+        for scale, x in downsample_pyramid(images, sizes, list(range(len(sizes)))).items():
+            torch.testing.assert_close(flipped[scale], x.flip(dims))
+            if scale + 1 < len(sizes):
+                torch.testing.assert_close(upsample(x.flip(dims), sizes[scale + 1]),
+                                           upsample(x, sizes[scale + 1]).flip(dims))
+
+
+def test_a_trained_generator_draws_every_border_as_dark_as_the_data(tmp_path):
+    """Images with a black frame: after a few hundred steps at the family's defaults the frame G
+    draws is dark on all four sides alike (a bright top or left row was the first mspgsen's mark)."""
+    rng = np.random.default_rng(0)
+    images = np.zeros((256, 16, 16, 1), np.uint8)
+    images[:, 3:13, 3:13] = rng.integers(64, 256, (256, 10, 10, 1))
+    np.savez(tmp_path / "framed.npz", images=images)
+    result = api.train(tiny_config(tmp_path, "mspgsen", tmp_path / "framed.npz", steps=300))
+    mean = np.load(api.sample(result.run_dir, 256, tmp_path / "s.npz"))["images"][..., 0].mean(0) / 255
+    bands = {"top": mean[:3], "bottom": mean[-3:], "left": mean[:, :3], "right": mean[:, -3:]}
+    darkness = {side: float(band.mean()) for side, band in bands.items()}
+    assert max(darkness.values()) < 0.3, darkness  # the data's frame is 0, its inside 0.63 on average
+    assert max(darkness.values()) - min(darkness.values()) < 0.1, darkness
+    assert mean[3:13, 3:13].mean() > max(darkness.values()) + 0.3

@@ -33,7 +33,10 @@ def shrink(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def upsample(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    return images if tuple(images.shape[-2:]) == tuple(size) else F.interpolate(images, size=size, mode="nearest")
+    """Nearest neighbour, centred: the same as "nearest" where the ratio is whole (7 → 14), and
+    where it is not (5 → 9) it repeats rows evenly from both borders, where "nearest" rounds
+    down and repeats them towards the top and left (tests/test_mspgsen.py, every border alike)."""
+    return images if tuple(images.shape[-2:]) == tuple(size) else F.interpolate(images, size=size, mode="nearest-exact")
 
 
 def fade_pyramid(pyramid: Pyramid, sizes: list[tuple[int, int]], level: float) -> Pyramid:
