@@ -87,6 +87,8 @@ def main() -> None:
         (root / f"{family}.yaml").write_text(json.dumps(basis))
         runs += [(family, seed) for seed in range(args.first_seed, args.first_seed + args.seeds)]
     threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.device == "cpu" else None
+    chosen = [s.split("=", 1)[1] for s in args.set if s.startswith("train.threads=")]
+    threads = int(chosen[-1]) if chosen and threads else threads  # what the runs get: --set wins
     with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         results = list(pool.map(_run, [(args, root, family, seed, threads) for family, seed in runs]))
     if args.grids:

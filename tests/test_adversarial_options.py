@@ -86,8 +86,8 @@ def test_spectral_norm_key_chooses_the_sides_and_family_keeps_sagans():
 def test_a_wrong_norm_or_a_key_of_another_mould_is_a_clear_error():
     with pytest.raises(UserError, match="'model.d_norm' must be one of family, batch, layer, none"):
         resolve([{"model": "dcgan"}], ["model.d_norm=spectral"])
-    with pytest.raises(UserError, match="unknown config key 'model.r1_weight'"):
-        resolve([{"model": "mspgsen"}], ["model.r1_weight=1"])
+    with pytest.raises(UserError, match="unknown config key 'model.pack'"):
+        resolve([{"model": "mspgsen"}], ["model.pack=2"])
     family = FAMILIES.get("dcgan")(resolve([{"model": "dcgan"}], TINY).model, DataShape("points", (2,)))
     assert family.networks_spec().d_norm == "batch"
 

@@ -127,3 +127,12 @@ def test_dry_run_prints_the_resolved_config_and_trains_nothing(capsys, tmp_path)
                            "--set", "model.gp_weight=5")
     assert code == 0 and "gp_weight: 5.0" in out and "n_critic: 5" in out
     assert not (tmp_path / "r").exists()
+
+
+def test_version_prints_the_package_version_and_exits_0(capsys):
+    from mspgsen import __version__
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"mspgsen {__version__}"

@@ -368,6 +368,25 @@ def test_afe_terms_are_the_sums_of_eq_17_to_20():
     assert d_terms["D/aux"].item() == pytest.approx(expected_aux.item(), abs=1e-6)
 
 
+def test_r1_is_the_mean_squared_input_gradient_of_d_on_real_points_weighted_by_half_gamma():
+    from mspgsen.contracts import StepContext
+    from mspgsen.training.stats import StatsCollector
+
+    config = resolve([{"model": {"name": "mspgsen", "mlp_width": 16, "mlp_depth": 3, "tokens": 4, "r1_weight": 0.4}}])
+    family = FAMILIES.get("mspgsen")(config.model, DataShape("points", (2,)))
+    nets = torch.nn.ModuleDict(family.build_networks())
+    real = torch.randn(6, 2)
+    ctx = StepContext(nets, family.default_knobs(), _OneBatch(real), family.latent_dim(), 6, torch.device("cpu"),
+                      StatsCollector())
+    terms = family.discriminator_terms(ctx)
+    x = real.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(nets["D"](x).sum(), x)
+    assert terms["D/r1"].item() == pytest.approx(grad.pow(2).sum(dim=1).mean().item(), rel=1e-5)
+    assert ctx.knobs.weight("D/r1") == pytest.approx(0.2)
+    assert "D/r1" not in FAMILIES.get("mspgsen")(resolve([{"model": "mspgsen"}]).model,
+                                                 DataShape("points", (2,))).default_knobs().loss_weights
+
+
 def test_feature_matching_sums_over_ds_layers_as_eq_12_writes_it():
     """L_FM = Σ_i (1/N_i)·‖φ_i(x) − φ_i(G(z))‖² over every stage of D, batch means per side."""
     from mspgsen.nn.multiscale import scale_sizes

@@ -42,13 +42,23 @@ def test_nan_that_keeps_coming_stops_the_run_after_k_rollbacks_and_keeps_the_che
     config = tiny_config(tmp_path, "dcgan", steps=40, extra=["train.log_every=5", "train.checkpoint_every=5",
                                                              "train.max_rollbacks=2"])
     with faults.nan_gradients(set(range(7, 1000)), once=False), \
-            pytest.raises(UserError, match=r"diverged \(NaN/Inf\) 2 times in a row.*last good checkpoint is kept"):
+            pytest.raises(UserError, match=r"diverged \(NaN/Inf\) 2 times in a row.*last good checkpoint, .*checkpoint.safetensors, is kept"):
         api.train(config)
     run_dir = tmp_path / "run"
     saved = load_state(run_dir / "checkpoint.safetensors")
     assert saved["step"] == 5
     assert all(torch.isfinite(w).all() for w in saved["nets"].values())
     assert len([r for r in controller_log(run_dir) if r["controller"] == "divergence-guard"]) == 2
+
+
+def test_divergence_before_any_checkpoint_says_that_none_was_written(tmp_path):
+    config = tiny_config(tmp_path, "dcgan", steps=40, extra=["train.log_every=5", "train.checkpoint_every=1000",
+                                                             "train.max_rollbacks=2"])
+    with faults.nan_gradients(set(range(7, 1000)), once=False), \
+            pytest.raises(UserError, match=r"2 times in a row.*No checkpoint had been written yet") as stopped:
+        api.train(config)
+    assert "kept" not in str(stopped.value)
+    assert not (tmp_path / "run" / "checkpoint.safetensors").exists()
 
 
 def test_a_disk_too_full_for_a_checkpoint_is_a_clear_error_before_training(tmp_path, monkeypatch):

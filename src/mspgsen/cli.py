@@ -6,6 +6,7 @@ import os
 import sys
 from typing import Sequence
 
+from mspgsen import __version__
 from mspgsen.config import DataConfig, TrainConfig
 from mspgsen.errors import UserError
 from mspgsen.report.lines import coverage_line, defaults_line, metrics_line
@@ -26,6 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mspgsen", description="Train, sample and evaluate GANs.")
+    parser.add_argument("--version", action="version", version=f"mspgsen {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model (or resume a run)")

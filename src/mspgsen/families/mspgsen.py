@@ -25,7 +25,7 @@ from mspgsen.nn.multiscale import (AuxiliaryDiscriminator, GeneratorOutput, Mult
                                    MultiScaleGenerator, middle_scale, scale_sizes)
 from mspgsen.nn.pyramid import Pyramid, downsample_pyramid, fade_pyramid
 from mspgsen.nn.token_mlp import PointDiscriminator, TokenMLPGenerator
-from mspgsen.objectives import NonSaturating, layered_feature_matching
+from mspgsen.objectives import NonSaturating, layered_feature_matching, r1_penalty
 
 
 SMALL_IMAGE_SIDE, SMALL_IMAGE_WIDTH, LARGE_IMAGE_WIDTH = 32, 12, 64
@@ -82,6 +82,8 @@ class MSPGSENConfig(FamilyConfig):
     # both, 430 modes in 4 minutes against 591 without spectral norm)
     spectral_norm: Literal["d", "none"] = "none"
     lr_decay: bool = True  # both learning rates fall linearly to 0 over the run ("linear-lr-decay")
+    # γ of the R1 penalty (γ/2)·E‖∇D(x)‖² on real samples (not in the seed; 0: off)
+    r1_weight: float = setting(0.0, low=0)
     # a key of runs saved before 2026-12-05, read as the new one
     renamed_keys: ClassVar[dict] = {"d_spectral": ("spectral_norm", lambda on: "d" if on else "none")}
 
@@ -153,6 +155,8 @@ class MSPGSEN(Family):
         knobs = super().default_knobs()
         knobs.loss_weights.update({"G/aux_critic": self.config.aux_weight, "G/lgcl": self.config.contrastive_weight})
         knobs.noise_std = self.config.instance_noise
+        if self.config.r1_weight:
+            knobs.loss_weights["D/r1"] = self.config.r1_weight / 2
         if self.grows():
             knobs.level, knobs.scales = 0.0, len(self._sizes())
         return knobs
@@ -224,6 +228,8 @@ class MSPGSEN(Family):
         if self.config.afe:
             aux = ctx.nets["D_aux"](torch.cat([self._real_middle(real, batch.x), fake.middle]), groups=2)
             terms["D/aux"] = self.loss.discriminator(aux[:n], aux[n:])
+        if self.config.r1_weight:
+            terms["D/r1"] = r1_penalty(lambda x: self._critic(ctx, self._real_pyramid(ctx, x), real_labels), batch.x)
         return terms
 
     def generator_terms(self, ctx: StepContext) -> Terms:

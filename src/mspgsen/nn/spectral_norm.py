@@ -58,9 +58,16 @@ def spectral_norm(module: nn.Module, name: str = "weight") -> nn.Module:
 
 def refresh_spectral_norms(network: nn.Module) -> None:
     """One power iteration for every spectral-normed weight of `network`, after it was updated."""
+    for step, weight in power_iterations(network):
+        step.power_iteration(weight)
+
+
+def power_iterations(network: nn.Module) -> list[tuple["SpectralNorm", nn.Parameter]]:
+    """Every spectral norm of `network` with the weight it normalises: what a refresh walks, found
+    once (a walk over every module each step costs a small network more than its refresh)."""
+    found = []
     for module in network.modules():
         if parametrize.is_parametrized(module):
-            for name, parametrizations in module.parametrizations.items():
-                for step in parametrizations:
-                    if isinstance(step, SpectralNorm):
-                        step.power_iteration(parametrizations.original)
+            for parametrizations in module.parametrizations.values():
+                found += [(step, parametrizations.original) for step in parametrizations if isinstance(step, SpectralNorm)]
+    return found

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -40,8 +41,9 @@ class DivergenceGuard:
         weights = [p.detach() for p in state.nets.parameters()]
         return bool(torch.isfinite(torch.nn.utils.get_total_norm(weights)))
 
-    def roll_back(self, state: TrainingState) -> dict[str, float]:
-        """Restore the last healthy state with lower learning rates; the action, for the logs."""
+    def roll_back(self, state: TrainingState, checkpoint: Path | None = None) -> dict[str, float]:
+        """Restore the last healthy state with lower learning rates; the action, for the logs.
+        `checkpoint`: the run's last saved checkpoint, if any (named when the run stops)."""
         if self._good is None:
             raise UserError("training produced NaN/Inf before any healthy state was recorded; "
                             "lower the learning rates or check the data for NaN values.")
@@ -49,8 +51,10 @@ class DivergenceGuard:
         if self.in_a_row > self.max_rollbacks:
             raise UserError(
                 f"training diverged (NaN/Inf) {self.max_rollbacks} times in a row even after lowering the learning "
-                f"rates by {self.lr_factor:g} each time; stopped. The last good checkpoint is kept. Lower the "
-                "learning rates (model.optim_g.lr, model.optim_d.lr), use --precision fp32, or raise "
+                f"rates by {self.lr_factor:g} each time; stopped. "
+                + (f"The last good checkpoint, {checkpoint}, is kept. " if checkpoint is not None else
+                   "No checkpoint had been written yet. ")
+                + "Lower the learning rates (model.optim_g.lr, model.optim_d.lr), use --precision fp32, or raise "
                 "train.max_rollbacks.")
         failed_at = state.step
         good = copy.deepcopy(self._good)

@@ -7,7 +7,7 @@ import torch
 
 from mspgsen.config import RunConfig
 from mspgsen.contracts import Phase, StepContext
-from mspgsen.nn.spectral_norm import refresh_spectral_norms
+from mspgsen.nn.spectral_norm import power_iterations
 from mspgsen.training.device import autocast
 from mspgsen.training.distributed import phase_view
 from mspgsen.training.guard import DivergenceGuard, KNOB
@@ -53,12 +53,12 @@ def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: Run
                 # resumed from here sees the same ticks (and controllers act alike) as a straight one.
                 regular = state.step % train.log_every == 0
                 if not tick(state, logger, guard, regular):
-                    _roll_back(state, guard, logger)
+                    _roll_back(state, guard, logger, run)
                     continue
                 if regular:
                     guard.remember(state)
             elif checkpoint_due and not guard.healthy(state):  # never write a diverged state to disk
-                _roll_back(state, guard, logger)
+                _roll_back(state, guard, logger, run)
                 continue
             if world.is_main and _due(state.step, train.sample_every, last):
                 on_sample(state)
@@ -97,7 +97,8 @@ def run_step(state: TrainingState, phases: list[Phase], ctx: StepContext, precis
                     ctx.report(f"grad/net/{name}", network_gradient_norm(state.nets[name]))
             optimizer.step()
             for name in (n for n in phase.trains if n in state.nets):  # spectral norm's power iteration: once per update
-                refresh_spectral_norms(state.nets[name])
+                for step, weight in state.spectral_norms[name]:
+                    step.power_iteration(weight)
             if phase.after_step:
                 phase.after_step(phase_ctx)
             for name, term in terms.items():
@@ -124,8 +125,8 @@ def tick(state: TrainingState, logger: RunLogger, guard: DivergenceGuard | None 
     return True
 
 
-def _roll_back(state: TrainingState, guard: DivergenceGuard, logger: RunLogger) -> None:
-    action = guard.roll_back(state)
+def _roll_back(state: TrainingState, guard: DivergenceGuard, logger: RunLogger, run: RunDir) -> None:
+    action = guard.roll_back(state, run.checkpoint if run.checkpoint.is_file() else None)
     logger.log_actions(int(action["failed_at"]), KNOB, action)
     logger.event(int(action["failed_at"]), f"NaN/Inf found: rolled back to step {state.step}, learning rates "
                                            f"now x{action['lr_factor']:g}")

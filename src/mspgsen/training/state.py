@@ -8,6 +8,7 @@ from torch import nn
 
 from mspgsen.config import RunConfig
 from mspgsen.contracts import BatchStream, Controller, Family, Knobs, StepContext
+from mspgsen.nn.spectral_norm import power_iterations
 from mspgsen.training.distributed import SINGLE, World, local_batch_size, wrap_networks
 from mspgsen.training.ema import EMA
 from mspgsen.training.fast import speed_up
@@ -41,6 +42,8 @@ class TrainingState:
         self.ema = EMA(self.nets[family.generator_key], decay) if decay > 0 else None  # before compiling
         self.fast_path = speed_up(self.nets, device, config.train.compile, config.train.channels_last)
         self.wrapped = wrap_networks(self.nets, world, device)  # DDP views; {} in one process
+        # what each update's power iteration refreshes, found once (the networks never change)
+        self.spectral_norms = {name: power_iterations(net) for name, net in self.nets.items()}
         self.stats = StatsCollector(world.mean)  # averaged over the processes (as is, in one)
         self.trends = Trends()
         self.step = 0
