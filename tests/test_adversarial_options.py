@@ -203,6 +203,32 @@ def test_spectral_norm_divides_by_the_top_singular_value_and_iterates_once_per_u
     assert {k.split(".")[0] for k in moved} == {"G", "D"}
 
 
+@pytest.mark.parametrize("make", [lambda: nn.Linear(5, 4), lambda: nn.Conv2d(3, 6, 3), lambda: nn.ConvTranspose2d(6, 3, 4, 2, 1)],
+                         ids=["linear", "conv", "transposed-conv"])
+def test_our_spectral_norm_gives_torchs_outputs_and_gradients_on_the_same_weights(make):
+    """From the same weight and the same u, v: torch iterates inside each training-mode forward,
+    we once after each update; so k refreshes then a call give what torch's k-th call gives, in
+    value and in gradient (u and v are constants to both), and in eval mode neither iterates."""
+    from torch.nn.utils.parametrizations import spectral_norm as torch_spectral_norm
+
+    from mspgsen.nn.spectral_norm import refresh_spectral_norms, spectral_norm
+
+    torch.manual_seed(0)
+    theirs = torch_spectral_norm(make())
+    ours = spectral_norm(make())
+    ours.load_state_dict(theirs.state_dict())  # same weight, bias, u and v
+    x = torch.randn(2, 5) if isinstance(theirs, nn.Linear) else torch.randn(2, theirs.in_channels, 6, 6)
+    for _ in range(4):
+        refresh_spectral_norms(ours)
+        expected, got = theirs(x), ours(x)
+        assert torch.allclose(got, expected, atol=1e-6)
+        expected_grad, = torch.autograd.grad(expected.square().sum(), theirs.parametrizations.weight.original)
+        got_grad, = torch.autograd.grad(got.square().sum(), ours.parametrizations.weight.original)
+        assert torch.allclose(got_grad, expected_grad, atol=1e-5)
+    theirs.eval(), ours.eval()
+    assert torch.allclose(ours(x), theirs(x), atol=1e-6) and torch.allclose(ours(x), theirs(x), atol=1e-6)
+
+
 def test_a_grouped_minibatch_spread_is_each_groups_own():
     """D_aux judges the real and the generated batch in one call: groups=2 gives each half the
     spread it would have alone."""

@@ -39,10 +39,16 @@ def test_key_of_another_family_is_unknown():
 
 @pytest.mark.parametrize("override, message", [
     ("train.steps=abc", "must be int"),
-    ("train.steps=0", "must be at least 1"),
+    ("train.steps=0", r"must be in \[1, 1e\+12\]"),
     ("train.precision=fp8", "must be one of auto, fp32, bf16"),
     ("model.optim_g.betas=0.5", "needs 2 values"),
     ("model.ema_decay=1.5", r"ema_decay. must be in \[0, 1\)"),
+    ("model.optim_g.lr=nan", r"'model.optim_g.lr' must be a finite number, got nan"),
+    ("model.optim_d.betas=0.5,nan", r"'model.optim_d.betas' must be a finite number"),
+    ("train.time_limit=nan", r"'train.time_limit' must be a finite number"),
+    ("train.time_limit=inf", r"'train.time_limit' must be a finite number, got inf"),
+    ("model.ema_decay=-inf", r"'model.ema_decay' must be a finite number"),
+    ("train.steps=1e20", r"'train.steps' must be in \[1, 1e\+12\]"),
 ])
 def test_bad_values_get_clear_messages(override, message):
     with pytest.raises(UserError, match=message):

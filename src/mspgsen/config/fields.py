@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 from dataclasses import field, fields, is_dataclass
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -145,6 +146,8 @@ def _rule(cls: type, spec: dataclasses.Field) -> Any:
 
 
 def _check_number(value: float, key: str, rule: Any) -> None:
+    if not math.isfinite(value):  # NaN passes every comparison; inf makes no step, size or weight
+        raise UserError(f"config key {key!r} must be a finite number, got {value}.")
     low, high = rule.get("low", 0), rule.get("high")
     too_low = value <= low if rule.get("low_open") else value < low
     too_high = high is not None and (value >= high if rule.get("high_open") else value > high)

@@ -54,7 +54,7 @@ class DataConfig:
 
 @dataclass
 class TrainConfig:
-    steps: int = setting(3000, low=1, resumable=True, flag="steps")  # generator updates
+    steps: int = setting(3000, low=1, high=1e12, resumable=True, flag="steps")  # generator updates
     batch_size: int = setting(128, low=1, flag="batch_size")
     seed: int = setting(0, flag="seed")
     device: str = setting("auto", resumable=True, flag="device")  # auto | cpu | cuda | cuda:N
