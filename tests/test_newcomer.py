@@ -117,7 +117,7 @@ def test_a_flipped_byte_in_the_tensors_is_found_and_the_previous_checkpoint_used
     capsys.readouterr()
     result = api.train(dataclass_steps(config, 12), resume=True)
     printed = capsys.readouterr().out
-    assert "Resuming from the previous checkpoint (step 5) instead" in printed and result.step == 12
+    assert "Resuming from checkpoint.previous.safetensors (step 5) instead" in printed and result.step == 12
 
 
 def test_run_folders_name_enough_of_the_data_path(tmp_path, tiny_images, monkeypatch):
@@ -213,3 +213,54 @@ def test_a_bad_train_key_is_reported_before_torch_is_imported():
             "print(code, 'torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["2", "False"] and "'train.steps' must be in [1, 1e+12]" in done.stderr
+
+
+def test_a_changed_byte_in_the_checkpoint_skeleton_is_damage_and_the_previous_checkpoint_is_used(tmp_path, capsys):
+    config = tiny_config(tmp_path, steps=10, extra=["train.checkpoint_every=5"])
+    api.train(config)
+    path = tmp_path / "run" / "checkpoint.safetensors"
+    content = bytearray(path.read_bytes())
+    at = content.index(b"G.net.0.weight", content.index(b"skeleton"))  # in the metadata, not the tensor index
+    content[at + 9] = ord("#")  # "G.net.0.w#ight": parses, names no tensor
+    path.write_bytes(bytes(content))
+    with pytest.raises(UserError, match="damaged: its metadata does not match"):
+        load_state(path)
+    capsys.readouterr()
+    result = api.train(dataclass_steps(config, 12), resume=True)
+    assert "Resuming from checkpoint.previous.safetensors (step 5) instead" in capsys.readouterr().out
+    assert result.step == 12
+
+
+def test_a_deleted_latest_checkpoint_gives_way_to_the_previous_one(tmp_path, capsys):
+    config = tiny_config(tmp_path, steps=10, extra=["train.checkpoint_every=5"])
+    api.train(config)
+    (tmp_path / "run" / "checkpoint.safetensors").unlink()
+    capsys.readouterr()
+    result = api.train(dataclass_steps(config, 12), resume=True)
+    printed = capsys.readouterr().out
+    assert "checkpoint.safetensors is missing. Resuming from checkpoint.previous.safetensors (step 5)" in printed
+    assert result.step == 12
+
+
+def test_when_both_checkpoints_are_damaged_the_message_names_both_and_what_is_left(tmp_path):
+    config = tiny_config(tmp_path, steps=10, extra=["train.checkpoint_every=5"])
+    api.train(config)
+    for name in ("checkpoint.safetensors", "checkpoint.previous.safetensors"):
+        (tmp_path / "run" / name).write_bytes(b"not a checkpoint")
+    with pytest.raises(UserError) as raised:
+        api.train(dataclass_steps(config, 12), resume=True)
+    message = str(raised.value)
+    assert "checkpoint.safetensors is damaged" in message and "checkpoint.previous.safetensors is damaged" in message
+    assert "mspgsen sample --run" in message and "generator.safetensors" in message
+
+
+def test_a_flipped_byte_in_the_generator_file_is_found_by_sample_and_evaluate(tmp_path):
+    run = api.train(tiny_config(tmp_path, steps=4)).run_dir
+    path = run / "generator.safetensors"
+    content = bytearray(path.read_bytes())
+    content[-20] ^= 0xFF
+    path.write_bytes(bytes(content))
+    with pytest.raises(UserError, match=r"generator.safetensors is damaged: its tensors do not match.*--resume"):
+        api.sample(run, 4, tmp_path / "s.png")
+    with pytest.raises(UserError, match=r"generator.safetensors is damaged"):
+        api.evaluate(run)

@@ -116,6 +116,7 @@ def test_weights_from_networks_that_have_since_changed_are_one_clear_error(tmp_p
     snapshot = api.train(tiny_config(tmp_path, "dcgan", steps=2)).run_dir / "generator.safetensors"
     with safe_open(str(snapshot), "pt") as saved:
         metadata, names = saved.metadata(), list(saved.keys())
+        metadata = {k: v for k, v in metadata.items() if "checksum" not in k}  # as a run of that time wrote it
         weights = {("old." + name if name == names[0] else name): saved.get_tensor(name) for name in names}
     save_file(weights, str(snapshot), metadata=metadata)  # one tensor under a name the networks no longer have
     with pytest.raises(UserError, match=r"1 tensors missing, 1 unexpected, 0 of another shape; e\.g\. .*earlier"):

@@ -97,7 +97,7 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device,
             raise UserError("--resume needs --out naming the run folder to continue.")
         run = existing_run_dir(config.train.out, need_checkpoint=True)
         _check_resumable(load_yaml(run.config), config)
-        if not run.checkpoint.is_file():  # stopped before its first checkpoint: nothing to lose, start over
+        if not run.checkpoint.is_file() and not run.previous_checkpoint.is_file():  # stopped before its first: start over
             if world.is_main:
                 print(f"{run.path} has no checkpoint yet; training it from step 0", flush=True)
             resume = False

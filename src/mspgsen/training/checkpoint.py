@@ -36,23 +36,45 @@ def save_state(path: Path, state: dict[str, Any], info: dict[str, Any] | None = 
     skeleton = _flatten(state, "", tensors)
     metadata = {"format": FORMAT, "skeleton": json.dumps(skeleton), "info": json.dumps(info or {}),
                 "checksum": str(tensor_checksum(tensors))}
+    metadata["metadata_checksum"] = str(metadata_checksum(metadata))
     atomic_write(path, lambda temporary: save_file(tensors, str(temporary), metadata=metadata), keep_previous)
 
 
 def load_state(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
-    """The nested state saved by `save_state`; DamagedCheckpoint when its tensors no longer match
-    the checksum written with them (a flipped byte would otherwise load silently)."""
+    """The nested state saved by `save_state`; DamagedCheckpoint when its tensors or its metadata
+    (the skeleton that puts each tensor back) no longer match the checksums written with them (a
+    flipped byte would otherwise load silently, or fail deep inside torch)."""
     metadata = read_metadata(path)
     if metadata.get("format") != FORMAT:
         raise UserError(f"{path} is not an mspgsen checkpoint (format {metadata.get('format')!r}).")
+    if "metadata_checksum" in metadata and str(metadata_checksum(metadata)) != metadata["metadata_checksum"]:
+        raise DamagedCheckpoint(f"{path} is damaged: its metadata does not match the checksum written with it.")
+    tensors = verified_tensors(path, metadata)
+    tensors = {name: tensor.to(device) for name, tensor in tensors.items()}
+    try:
+        return _unflatten(json.loads(metadata["skeleton"]), tensors)
+    except (KeyError, TypeError, ValueError) as err:  # an older checkpoint, without a metadata checksum
+        raise DamagedCheckpoint(f"{path} is damaged: its skeleton does not fit its tensors ({short_reason(err)}).") from None
+
+
+def verified_tensors(path: Path, metadata: dict[str, str]) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file, checked against the `checksum` in its metadata (when
+    it has one); DamagedCheckpoint when they cannot be read or do not match."""
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError) as err:
         raise DamagedCheckpoint(f"{path} is damaged ({short_reason(err)}).") from None
     if "checksum" in metadata and str(tensor_checksum(tensors)) != metadata["checksum"]:
         raise DamagedCheckpoint(f"{path} is damaged: its tensors do not match the checksum written with them.")
-    tensors = {name: tensor.to(device) for name, tensor in tensors.items()}
-    return _unflatten(json.loads(metadata["skeleton"]), tensors)
+    return tensors
+
+
+def metadata_checksum(metadata: dict[str, str]) -> int:
+    """CRC-32 over every metadata entry but itself, in key order."""
+    crc = 0
+    for key in sorted(k for k in metadata if k != "metadata_checksum"):
+        crc = zlib.crc32(f"{key}={metadata[key]}\0".encode(), crc)
+    return crc
 
 
 def tensor_checksum(tensors: dict[str, torch.Tensor]) -> int:

@@ -97,7 +97,8 @@ def existing_run_dir(path: str | Path, need_checkpoint: bool = False) -> RunDir:
 def _refuse_generator_without_checkpoint(run: RunDir) -> None:
     """A folder with a trained generator but no checkpoint can be neither resumed nor overwritten
     without losing that generator: the same way out, with --resume or without."""
-    if run.config.is_file() and run.snapshot.is_file() and not run.checkpoint.is_file():
+    if (run.config.is_file() and run.snapshot.is_file() and not run.checkpoint.is_file()
+            and not run.previous_checkpoint.is_file()):
         raise UserError(f"{run.path} holds a trained generator ({run.snapshot.name}) but no {run.checkpoint.name} "
                         f"to resume from. Keep it and train into another --out (sample from it with `mspgsen "
                         f"sample --run {run.path}`), or delete the folder to train it again from step 0.")

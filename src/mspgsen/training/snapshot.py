@@ -5,12 +5,13 @@ import dataclasses
 import json
 from typing import Any
 
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from mspgsen.config import RunConfig
 from mspgsen.contracts import DataShape
 from mspgsen.errors import UserError
-from mspgsen.training.checkpoint import DamagedCheckpoint, atomic_write, load_state, read_metadata, save_state
+from mspgsen.training.checkpoint import (DamagedCheckpoint, atomic_write, load_state, metadata_checksum, read_metadata,
+                                         save_state, short_reason, tensor_checksum, verified_tensors)
 from mspgsen.training.rundir import RunDir
 from mspgsen.training.state import TrainingState
 
@@ -29,30 +30,56 @@ def save_snapshot(state: TrainingState, path, config: RunConfig) -> None:
     generator = state.sampling_generator()
     tensors = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
     metadata = {"config": json.dumps(config.to_dict()), "shape": json.dumps(dataclasses.asdict(state.shape)),
-                "step": str(state.step), "ema": str(state.ema is not None)}
+                "step": str(state.step), "ema": str(state.ema is not None), "checksum": str(tensor_checksum(tensors))}
+    metadata["metadata_checksum"] = str(metadata_checksum(metadata))
     atomic_write(path, lambda temporary: save_file(tensors, str(temporary), metadata=metadata))
 
 
 def resume_run(state: TrainingState, run: RunDir) -> None:
-    """Load the run's checkpoint into `state`; a damaged latest one gives way to the one before it,
-    with a warning."""
-    try:
-        saved = load_state(run.checkpoint, state.device)
-    except DamagedCheckpoint as err:
-        if not run.previous_checkpoint.is_file():
-            raise UserError(f"{err} No earlier checkpoint is kept in {run.path}; the run cannot be resumed. "
-                            "Start a new run, or sample from its generator.safetensors.") from None
-        saved = load_state(run.previous_checkpoint, state.device)
-        print(f"warning: {err} Resuming from the previous checkpoint (step {int(saved['step'])}) instead.",
-              flush=True)
-    state.load_state_dict(saved)
-    state.load_controller_states(saved.get("controllers", {}))
-    state.progress.load_state_dict(saved.get("progress", {}))
+    """Load the run's checkpoint into `state`. A latest checkpoint that is missing, damaged or does
+    not fit the run's networks gives way to the one before it, saying so; when neither can be
+    used, the message names each file and why, and what can still be done."""
+    problems = []
+    for path in (run.checkpoint, run.previous_checkpoint):
+        if not path.is_file():
+            problems.append(f"{path.name} is missing")
+            continue
+        try:
+            saved = load_state(path, state.device)
+            state.load_state_dict(saved)
+        except DamagedCheckpoint as err:
+            problems.append(str(err))
+            continue
+        except (KeyError, RuntimeError, ValueError) as err:  # a state that does not fit: torch's load_state_dict
+            problems.append(f"{path} does not fit this run's networks ({short_reason(err)})")
+            continue
+        if problems:
+            print(f"warning: {'; '.join(problems)}. Resuming from {path.name} (step {int(saved['step'])}) instead.",
+                  flush=True)
+        state.load_controller_states(saved.get("controllers", {}))
+        state.progress.load_state_dict(saved.get("progress", {}))
+        return
+    raise UserError(f"the run in {run.path} cannot be resumed: {'; '.join(problems)}. "
+                    + (f"Its trained generator is still in {run.snapshot.name}: sample from it with `mspgsen sample "
+                       f"--run {run.path}`. " if run.snapshot.is_file() else "")
+                    + "To train again, choose another --out (or delete the folder).")
 
 
 def load_snapshot(run: RunDir) -> tuple[DataShape, dict[str, Any], dict[str, str]]:
     """The data shape, generator weights and metadata saved by `save_run`."""
     metadata = read_metadata(run.snapshot)
+    if "metadata_checksum" in metadata and str(metadata_checksum(metadata)) != metadata["metadata_checksum"]:
+        raise DamagedCheckpoint(f"{run.snapshot} is damaged: its metadata does not match the checksum written with "
+                                f"it.{_rewrite_hint(run)}")
+    try:
+        weights = verified_tensors(run.snapshot, metadata)
+    except DamagedCheckpoint as err:
+        raise DamagedCheckpoint(f"{err}{_rewrite_hint(run)}") from None
     shape = json.loads(metadata["shape"])
     shape = DataShape(shape["kind"], tuple(shape["dims"]), shape["num_classes"], shape.get("samples", 0))
-    return shape, load_file(str(run.snapshot)), metadata
+    return shape, weights, metadata
+
+
+def _rewrite_hint(run: RunDir) -> str:
+    return (f" The run's {run.checkpoint.name} is kept: resuming it for more steps (`mspgsen train --resume --out "
+            f"{run.path} --steps N`) writes a new one." if run.checkpoint.is_file() else "")
