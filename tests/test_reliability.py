@@ -14,7 +14,7 @@ from mspgsen.errors import UserError
 from mspgsen.training import checkpoint
 from mspgsen.training.checkpoint import load_state
 
-from conftest import tiny_config
+from conftest import TINY, tiny_config
 from support import faults
 
 
@@ -121,3 +121,41 @@ def test_weights_from_networks_that_have_since_changed_are_one_clear_error(tmp_p
     save_file(weights, str(snapshot), metadata=metadata)  # one tensor under a name the networks no longer have
     with pytest.raises(UserError, match=r"1 tensors missing, 1 unexpected, 0 of another shape; e\.g\. .*earlier"):
         api.sample(snapshot.parent, 4, tmp_path / "s.png")
+
+
+def test_a_disk_that_fills_during_training_stops_the_run_in_one_line_and_resume_continues_exactly(tmp_path, capsys,
+                                                                                                  monkeypatch):
+    """TensorBoard's writer (any writer of the run) finding the disk full: one `mspgsen: error:` line
+    naming the folder and the last checkpoint, exit 2, the checkpoint intact; once there is space
+    again, --resume gives the straight run's weights bit for bit."""
+    import errno
+
+    from safetensors.torch import load_file
+    from torch.utils.tensorboard import SummaryWriter
+
+    from mspgsen.cli import main
+
+    extra = ["train.log_every=5", "train.checkpoint_every=5"]
+    straight = api.train(tiny_config(tmp_path, "dcgan", steps=20, name="straight", extra=extra))
+    real_add_scalar, calls = SummaryWriter.add_scalar, []
+
+    def disk_fills_at_step_15(self, name, value, step, *args, **kwargs):
+        if step >= 15:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_add_scalar(self, name, value, step, *args, **kwargs)
+
+    monkeypatch.setattr(SummaryWriter, "add_scalar", disk_fills_at_step_15)
+    out = tmp_path / "full"
+    args = ["train", "--model", "dcgan", "--data", "ring8", "--steps", "20", "--out", str(out), "--batch-size", "16",
+            "--device", "cpu",
+            *(f"--set={item}" for item in [*TINY, *extra, "train.progress=false"])]
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("mspgsen: error: could not write to")
+    assert "No space left on device" in err and "checkpoint.safetensors (step 10), is intact" in err and "--resume" in err
+    assert "Traceback" not in err
+    monkeypatch.setattr(SummaryWriter, "add_scalar", real_add_scalar)  # space again
+    assert main([*args, "--resume"]) == 0
+    a, b = load_file(str(straight.run_dir / "checkpoint.safetensors")), load_file(str(out / "checkpoint.safetensors"))
+    assert [k for k in a if not torch.equal(a[k], b[k])] == []

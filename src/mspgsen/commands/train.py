@@ -32,7 +32,7 @@ from mspgsen.training.logger import RunLogger, SilentLogger
 from mspgsen.training.loop import train_loop
 from mspgsen.training.rundir import RunDir, RunLock, existing_run_dir, new_run_dir
 from mspgsen.training.seeding import seed_everything
-from mspgsen.training.snapshot import resume_run
+from mspgsen.training.snapshot import disk_errors_stop_the_run, resume_run
 from mspgsen.training.state import TrainingState
 
 # Flags of `configure` and the config keys they set, and what may differ between a run and its
@@ -151,18 +151,19 @@ def _train_in(run: RunDir, config: RunConfig, resume: bool, world: World, device
     if resume and world.is_main:
         dropped = f"; dropped {logger.dropped_rows} log row(s) written after it" if logger.dropped_rows else ""
         print(f"resuming from the checkpoint of step {state.step}{dropped}", flush=True)
-    try:
-        completed = train_loop(state, config, run, logger, lambda s: write_preview(s, run, source), evaluator)
-    finally:
-        logger.close()
-    metrics = None
-    if completed and world.is_main:
-        trained_for, began = state.progress.elapsed(), time.perf_counter()
-        metrics = finish_run(state, run, source, config)
-        if config.train.report:
-            write_report_page(run)
-        print(f"trained {state.step} steps in {trained_for:.0f}s; final samples, figures and metrics "
-              f"{time.perf_counter() - began:.1f}s more (outside any time limit)", flush=True)
+    with disk_errors_stop_the_run(run, state):
+        try:
+            completed = train_loop(state, config, run, logger, lambda s: write_preview(s, run, source), evaluator)
+        finally:
+            logger.close()
+        metrics = None
+        if completed and world.is_main:
+            trained_for, began = state.progress.elapsed(), time.perf_counter()
+            metrics = finish_run(state, run, source, config)
+            if config.train.report:
+                write_report_page(run)
+            print(f"trained {state.step} steps in {trained_for:.0f}s; final samples, figures and metrics "
+                  f"{time.perf_counter() - began:.1f}s more (outside any time limit)", flush=True)
     return TrainResult(run.path, state.step, completed, metrics)
 
 

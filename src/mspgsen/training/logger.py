@@ -1,8 +1,10 @@
 """Where the collected indicators go: progress bar, TensorBoard, stats.jsonl, controller.jsonl."""
 from __future__ import annotations
 
+import errno
 import json
 import math
+import threading
 import time
 
 from torch.utils.tensorboard import SummaryWriter
@@ -10,6 +12,7 @@ from torch.utils.tensorboard import SummaryWriter
 from mspgsen.training.console import duration, progress_bar
 from mspgsen.training.rundir import RunDir
 
+DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS}  # a full or failing disk
 PROGRESS_KEYS = ("D/adv", "G/adv", "D(x)", "D(G(z))", "img/s")
 
 
@@ -24,6 +27,7 @@ class RunLogger:
             self.dropped_rows = sum(_drop_rows_after(path, start_step)
                                     for path in (run.stats, run.metrics_log, run.controller_log))
         self.writer = SummaryWriter(str(run.tensorboard), purge_step=start_step if continuing else None)
+        _quiet_disk_errors_in_writer_threads()
         self.stats_file = open(run.stats, "a")
         self.metrics_path = run.metrics_log
         self.controller_path = run.controller_log
@@ -80,9 +84,16 @@ class RunLogger:
         self._tick_time, self._tick_step = time.perf_counter(), step
 
     def close(self) -> None:
-        self.bar.close()
-        self.writer.close()
-        self.stats_file.close()
+        """Closes every writer, even when one fails (a full disk): the first failure is raised
+        after the rest are closed."""
+        failure = None
+        for close in (self.bar.close, self.writer.close, self.stats_file.close):
+            try:
+                close()
+            except OSError as err:
+                failure = failure or err
+        if failure:
+            raise failure
 
 
 class SilentLogger:
@@ -102,6 +113,23 @@ class SilentLogger:
     def rewind(self, step: int) -> None: ...
 
     def close(self) -> None: ...
+
+
+def _quiet_disk_errors_in_writer_threads() -> None:
+    """TensorBoard writes from a thread of its own: a full disk there would print a traceback,
+    then come back to the main thread at its next write, which stops the run with one line. The
+    thread's traceback is left out; every other thread error still prints."""
+    if getattr(threading.excepthook, "quiet_disk_errors", False):
+        return
+    default = threading.excepthook
+
+    def hook(args):
+        if isinstance(args.exc_value, OSError) and args.exc_value.errno in DISK_ERRNOS:
+            return
+        default(args)
+
+    hook.quiet_disk_errors = True
+    threading.excepthook = hook
 
 
 def _short(value: float) -> str:

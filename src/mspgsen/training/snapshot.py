@@ -1,6 +1,7 @@
 """The two kinds of save: a resume checkpoint (everything) and a sampling snapshot (G + config)."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from typing import Any
@@ -12,6 +13,7 @@ from mspgsen.contracts import DataShape
 from mspgsen.errors import UserError
 from mspgsen.training.checkpoint import (DamagedCheckpoint, atomic_write, load_state, metadata_checksum, read_metadata,
                                          save_state, short_reason, tensor_checksum, verified_tensors)
+from mspgsen.training.logger import DISK_ERRNOS
 from mspgsen.training.rundir import RunDir
 from mspgsen.training.state import TrainingState
 
@@ -63,6 +65,31 @@ def resume_run(state: TrainingState, run: RunDir) -> None:
                     + (f"Its trained generator is still in {run.snapshot.name}: sample from it with `mspgsen sample "
                        f"--run {run.path}`. " if run.snapshot.is_file() else "")
                     + "To train again, choose another --out (or delete the folder).")
+
+
+@contextlib.contextmanager
+def disk_errors_stop_the_run(run: RunDir, state: TrainingState):
+    """Any writer of the run (TensorBoard's thread, stats, sample grids, figures) that finds the
+    disk full or failing stops the run with one line naming the disk and the last good checkpoint,
+    which no failed write touches (checkpoints are written aside and renamed)."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno not in DISK_ERRNOS:
+            raise
+        raise UserError(f"could not write to {run.path} at step {state.step} ({err.strerror or err}); training "
+                        f"stopped. {_last_checkpoint(run)} Free some space (or fix the disk), then continue with "
+                        f"`mspgsen train --resume --out {run.path}`.") from None
+
+
+def _last_checkpoint(run: RunDir) -> str:
+    for path in (run.checkpoint, run.previous_checkpoint):
+        try:
+            step = json.loads(read_metadata(path).get("info", "{}")).get("step")
+        except UserError:
+            continue
+        return f"The last checkpoint, {path} (step {step}), is intact."
+    return "No checkpoint had been written yet."
 
 
 def load_snapshot(run: RunDir) -> tuple[DataShape, dict[str, Any], dict[str, str]]:
