@@ -56,7 +56,9 @@ def mnist_classifier(tmp_path_factory):
     if not (SHARED_DATA / "mnist").is_dir():
         pytest.skip(f"verified data not found at {SHARED_DATA}")
     from mspgsen import api
-    from mspgsen.evaluation.classifier import load_classifier
+    from mspgsen.evaluation.classifier import default_path, load_classifier
 
-    path = api.train_classifier("mnist", data_root=str(SHARED_DATA), device="cpu")
+    path = default_path("mnist")  # a run on MNIST data may have trained it already, as it does on first need
+    if not path.is_file():
+        api.train_classifier("mnist", data_root=str(SHARED_DATA), device="cpu")
     return load_classifier(path)

@@ -264,3 +264,34 @@ def test_a_flipped_byte_in_the_generator_file_is_found_by_sample_and_evaluate(tm
         api.sample(run, 4, tmp_path / "s.png")
     with pytest.raises(UserError, match=r"generator.safetensors is damaged"):
         api.evaluate(run)
+
+
+def test_a_stacked_mnist_run_on_a_fresh_machine_trains_the_digit_classifier_once_and_ends_with_its_figures(
+        tmp_path, shared_data, mnist_classifier, monkeypatch, capsys):
+    from mspgsen.evaluation import classifier as classifiers
+
+    trained_session_copy = classifiers.default_path("mnist")
+    monkeypatch.setenv("MSPGSEN_CACHE", str(tmp_path / "fresh-machine-cache"))
+    trained = []
+
+    def train_once(config, **kwargs):  # the session's classifier stands in for two minutes of training
+        trained.append(config.name)
+        return classifiers.load_classifier(trained_session_copy)
+
+    monkeypatch.setattr(classifiers, "train_classifier", train_once)
+    for name in ("first", "second"):
+        assert main(tiny_args(tmp_path, "--data", "stacked-mnist", "--data-root", str(shared_data), "--set",
+                              "data.limit=64", name=name)) == 0
+        last = capsys.readouterr().out.splitlines()[-1]
+        assert "stacked_modes" in last and "stacked_kl" in last and "stacked_fid" in last, last
+    assert trained == ["mnist"]  # once per machine, and MNIST's: Stacked MNIST is read digit by digit
+
+
+def test_classifier_train_for_stacked_mnist_trains_the_digit_classifier(tmp_path, monkeypatch, capsys):
+    from mspgsen.evaluation import classifier as classifiers
+
+    asked = []
+    monkeypatch.setattr(classifiers, "train_classifier", lambda config, **kwargs: asked.append(config.name))
+    monkeypatch.setattr(classifiers, "save_classifier", lambda trained, path: path)
+    assert main(["classifier", "train", "--data", "stacked-mnist", "--out", str(tmp_path / "c.safetensors")]) == 0
+    assert asked == ["mnist"] and "read by the mnist classifier" in capsys.readouterr().out

@@ -27,6 +27,10 @@ def train_classifier(data: str, data_root: str | None = None, epochs: int = 3, o
     """Train and save the classifier whose features `--features classifier` uses for `data`."""
     from mspgsen.evaluation import classifier as classifiers
 
+    if classifiers.classifier_data(data) != data:
+        print(f"{data}'s samples are read by the {classifiers.classifier_data(data)} classifier: training that one",
+              flush=True)
+        data = classifiers.classifier_data(data)
     config = DataConfig(name=data, root=data_root, image_size=image_size)
     trained = classifiers.train_classifier(config, epochs=epochs, device=resolve_device(device))
     return classifiers.save_classifier(trained, Path(out) if out else classifiers.default_path(data))

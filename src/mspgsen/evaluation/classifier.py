@@ -36,6 +36,33 @@ class TrainedClassifier:
         return f"classifier:{self.data}"
 
 
+# data sets whose samples another data set's classifier reads: Stacked MNIST digit by digit, by MNIST's
+READ_BY = {"stacked-mnist": "mnist"}
+# the named, labelled image data sets whose classifier a run trains by itself the first time it needs it
+NAMED_LABELLED = ("mnist", "fashion-mnist", "cifar10")
+
+
+def classifier_data(data: str) -> str:
+    """The data set whose classifier reads `data`'s samples."""
+    return READ_BY.get(data, data)
+
+
+def ensure_classifier(config: DataConfig, device: torch.device | str = "cpu", log=print) -> Path | None:
+    """The classifier that reads `config`'s samples, trained once per machine (and cached where
+    `mspgsen classifier train` keeps it) the first time a run needs it; None for data sets other
+    than the named labelled ones (a folder or .npz: `mspgsen classifier train` makes one)."""
+    from dataclasses import replace
+
+    name = classifier_data(config.name)
+    path = default_path(name)
+    if path.is_file() or name not in NAMED_LABELLED:
+        return path if path.is_file() else None
+    log(f"no {name} classifier on this machine yet: training it once (its figures read {config.name}'s samples; "
+        f"kept in {path})")
+    save_classifier(train_classifier(replace(config, name=name, limit=None), device=device, log=log), path)
+    return path
+
+
 def default_path(data: str) -> Path:
     """Where `mspgsen classifier train --data NAME` keeps its classifier (one per data set)."""
     slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(data).name or data)

@@ -78,10 +78,11 @@ def write_report_page(run: RunDir) -> Path:
 def record_image_metrics(state: TrainingState, run: RunDir, config: RunConfig) -> dict[str, Any]:
     """Classifier-feature FID (and Stacked MNIST's modes) of the finished generator where a classifier
     for the data is on disk; otherwise the note that says how to get them."""
-    from mspgsen.evaluation.classifier import default_path
+    from mspgsen.evaluation.classifier import default_path, ensure_classifier
     from mspgsen.evaluation.images import ImageEvaluator, to_uint8
 
     data = config.data
+    ensure_classifier(data, state.device)
     metrics = ["modes"] if data.name == "stacked-mnist" and default_path("mnist").is_file() else []
     if default_path(data.name).is_file():
         metrics.append("fid")
