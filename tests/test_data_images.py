@@ -94,6 +94,40 @@ def test_npz_in_either_layout_and_range_gives_the_same_images(tmp_path):
     assert a.shape == (5, 3, 8, 8) and torch.equal(a, b)
 
 
+@pytest.mark.parametrize("images, message", [
+    (np.full((4, 8, 8), "0.5"), r"holds <U3 values, not pixels"),
+    (np.zeros((4, 8, 8), complex), r"holds complex128 values, not pixels"),
+    (np.zeros((4, 8, 8), bool), r"holds bool values, not pixels"),
+    (np.full((4, 8, 8), 10**12, np.int64), r"integers from 1e\+12 to 1e\+12; pixel values are 0-255"),
+    (np.full((4, 8, 8), -3.0), r"floats from -3 to -3; images must lie in \[-1, 1\]"),
+    (np.linspace(-1, 200, 256).reshape(4, 8, 8), r"below 0 reads as \[-1, 1\], above 1 as \[0, 255\]"),
+])
+def test_npz_values_that_are_not_pixels_are_one_clear_error(tmp_path, images, message):
+    np.savez(tmp_path / "bad.npz", images=images)
+    with pytest.raises(UserError, match=message):
+        load_data(DataConfig(name=str(tmp_path / "bad.npz")))
+
+
+def test_integer_pixels_load_and_labels_must_be_integers(tmp_path):
+    pixels = np.arange(4 * 8 * 8).reshape(4, 8, 8) % 256
+    np.savez(tmp_path / "ints.npz", images=pixels.astype(np.int64))
+    assert load_data(DataConfig(name=str(tmp_path / "ints.npz"))).images.flatten()[:3].tolist() == [0, 1, 2]
+    np.savez(tmp_path / "labels.npz", images=pixels.astype(np.uint8), labels=np.array(["cat", "dog", "cat", "dog"]))
+    with pytest.raises(UserError, match=r"labels holds <U3 values; class labels must be integers"):
+        load_data(DataConfig(name=str(tmp_path / "labels.npz")))
+
+
+def test_a_file_that_is_not_an_archive_is_named_as_such(tmp_path):
+    (tmp_path / "notes.npz").write_text("these are my notes")
+    with pytest.raises(UserError, match=r"not a zip of NumPy arrays") as raised:
+        load_data(DataConfig(name=str(tmp_path / "notes.npz")))
+    assert "pickle" not in str(raised.value)
+    np.save(tmp_path / "one.npy", np.zeros((4, 8, 8), np.uint8))
+    (tmp_path / "one.npy").rename(tmp_path / "one.npz")
+    with pytest.raises(UserError, match=r"holds one NumPy array, not an .npz archive"):
+        load_data(DataConfig(name=str(tmp_path / "one.npz")))
+
+
 def test_npz_without_images_is_a_clear_error(tmp_path):
     np.savez(tmp_path / "bad.npz", weights=np.zeros(3), other=np.zeros(4))
     with pytest.raises(UserError, match="holds no image array"):

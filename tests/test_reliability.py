@@ -6,6 +6,7 @@ import json
 import shutil
 from collections import namedtuple
 
+import numpy as np
 import pytest
 import torch
 
@@ -66,8 +67,7 @@ def test_a_disk_too_full_for_a_checkpoint_is_a_clear_error_before_training(tmp_p
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 2**20, 2**20))
     with pytest.raises(UserError, match=r"only 1 MiB free in .*checkpoints need about \d+ MiB.*another --out"):
         api.train(tiny_config(tmp_path, "dcgan", steps=3))
-    assert not (tmp_path / "run" / "checkpoint.safetensors").exists()
-    assert not (tmp_path / "run" / "stats.jsonl").exists()  # no step was trained
+    assert not (tmp_path / "run").exists()  # no step was trained: no folder is left behind
 
 
 def test_a_disk_that_fills_during_a_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
@@ -159,3 +159,37 @@ def test_a_disk_that_fills_during_training_stops_the_run_in_one_line_and_resume_
     assert main([*args, "--resume"]) == 0
     a, b = load_file(str(straight.run_dir / "checkpoint.safetensors")), load_file(str(out / "checkpoint.safetensors"))
     assert [k for k in a if not torch.equal(a[k], b[k])] == []
+
+
+@pytest.mark.parametrize("images, batch, message", [
+    (np.zeros((0, 8, 8), np.uint8), 16, "has 0 images, fewer than the batch size 16"),
+    (np.zeros((5, 8, 8), np.uint8), 16, "has 5 images, fewer than the batch size 16"),
+])
+def test_data_too_small_for_a_batch_is_one_line_and_leaves_no_folder(tmp_path, images, batch, message):
+    np.savez(tmp_path / "few.npz", images=images)
+    with pytest.raises(UserError, match=message):
+        api.train(tiny_config(tmp_path, "dcgan", str(tmp_path / "few.npz"), steps=3, batch_size=batch))
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_folder_the_user_made_is_kept_when_the_run_stops_before_its_first_step(tmp_path, monkeypatch):
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 2**20, 2**20))
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "notes.txt").write_text("mine")
+    with pytest.raises(UserError, match="only 1 MiB free"):
+        api.train(tiny_config(tmp_path, "dcgan", steps=3))
+    assert (tmp_path / "run" / "notes.txt").read_text() == "mine"
+
+
+def test_memory_that_cannot_be_had_is_one_line_and_leaves_no_folder(tmp_path, monkeypatch):
+    from mspgsen.training import loop
+
+    def no_memory(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:121] data. DefaultCPUAllocator: can't allocate memory: "
+                           "you tried to allocate 8000000000 bytes. Error code 12 (Cannot allocate memory)")
+
+    monkeypatch.setattr(loop, "run_step", no_memory)
+    with pytest.raises(UserError, match=r"not enough memory on cpu for a step at batch size 16 .*lower --batch-size"):
+        api.train(tiny_config(tmp_path, "dcgan", steps=3))
+    assert not (tmp_path / "run").exists()

@@ -24,7 +24,7 @@ from mspgsen.families import FAMILIES
 from mspgsen.report.outputs import finish_run, write_preview, write_report_page
 from mspgsen.report.periodic import PeriodicEvaluator
 from mspgsen.resolve import resolve, run_config_keys
-from mspgsen.training.checkpoint import free_space_problem, state_bytes
+from mspgsen.training.checkpoint import free_space_problem, short_reason, state_bytes
 from mspgsen.training.device import resolve_device
 from mspgsen.training.distributed import ShardedStream, World, join_world, local_batch_size
 from mspgsen.training.hardware import settle_machine
@@ -92,6 +92,7 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device,
             raise UserError("train.init_from cannot be combined with a run that starts from weights of its own "
                             "(mspgsen repair); leave it out.")
         start = warm_start_from(config.train.init_from, family.name)
+    made_here = False  # a folder this call made, removed again if it stops before its first step
     if resume:
         if not config.train.out:
             raise UserError("--resume needs --out naming the run folder to continue.")
@@ -102,6 +103,7 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device,
                 print(f"{run.path} has no checkpoint yet; training it from step 0", flush=True)
             resume = False
     else:  # rank 0 makes the folder (the next numbered one when --out is not given); the rest follow
+        made_here = not (config.train.out and Path(config.train.out).exists())
         run = RunDir(Path(world.broadcast(
             str(new_run_dir(config.train.out, family.name, config.data.name).path) if world.is_main else None)))
     config = dataclasses.replace(config, train=dataclasses.replace(config.train, out=str(run.path)))
@@ -110,6 +112,16 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device,
         if world.is_main:
             run.remove_stale_partials()  # a killed writer's; never a live one's, which would hold the lock
         return _train_in(run, config, resume, world, device, family, source, evaluator, controllers, start)
+    except BaseException as err:
+        if lock:
+            lock.release()
+            lock = None
+            if not resume and made_here:
+                run.remove_if_untrained()  # an error before the first step leaves no folder behind
+        if _out_of_memory(err):
+            raise UserError(f"not enough memory on {device} for a step at batch size {config.train.batch_size} "
+                            f"({short_reason(err)}); lower --batch-size (or --image-size).") from None
+        raise
     finally:
         if lock:
             lock.release()
@@ -165,6 +177,12 @@ def _train_in(run: RunDir, config: RunConfig, resume: bool, world: World, device
             print(f"trained {state.step} steps in {trained_for:.0f}s; final samples, figures and metrics "
                   f"{time.perf_counter() - began:.1f}s more (outside any time limit)", flush=True)
     return TrainResult(run.path, state.step, completed, metrics)
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    """An allocation that failed: CUDA's OutOfMemoryError, or the CPU allocator's RuntimeError."""
+    return isinstance(err, torch.OutOfMemoryError) or (
+        isinstance(err, RuntimeError) and "can't allocate memory" in str(err))
 
 
 def _check_free_space(run, state: TrainingState) -> None:

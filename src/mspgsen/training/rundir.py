@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import re
 import socket
 import time
@@ -65,6 +66,19 @@ class RunDir:
     @property
     def lock_file(self) -> Path:  # held (flock) by the one process training the run
         return self.path / ".lock"
+
+    def remove_if_untrained(self) -> bool:
+        """Remove the folder of a new run that stopped before its first logged step (nothing in it
+        but what a start writes: the config, the lock, an empty TensorBoard folder); True when gone."""
+        if (self.checkpoint.exists() or self.previous_checkpoint.exists() or self.snapshot.exists()
+                or (self.stats.exists() and self.stats.stat().st_size)):
+            return False
+        # the logger opens stats.jsonl and TensorBoard's file (a header, no scalar yet) before the first step
+        expected = {self.config.name, self.lock_file.name, self.tensorboard.name, self.stats.name}
+        if any(p.name not in expected for p in self.path.iterdir()):
+            return False
+        shutil.rmtree(self.path, ignore_errors=True)
+        return True
 
     def remove_stale_partials(self) -> list[Path]:
         """Temporary files of writes a crash (kill -9, power loss) cut off; the real files are intact."""
