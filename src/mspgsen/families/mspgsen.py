@@ -1,6 +1,7 @@
 """MSPG-SEN (seed 001) as we read it in DESIGN.md: multi-scale progressive G of GCTDRN blocks with
 DEMA attention, a D that reads every scale, AFE's auxiliary critic, a conditional path, and the
-paper's training settings (AdamW, EMA 0.9999, a linear instance-noise schedule, 10% label dropout).
+training settings docs/design.md gives with their measurements (AdamW, a fast G against a slow D,
+EMA 0.9999, 10% label dropout; the paper's linear instance-noise plan is there, off by default).
 
 Each component is one config flag (`dema`, `gctdrn`, `afe`, `multiscale`, `progressive`,
 `conditional`, and the controllers the paper makes part of the model, `apfl` and `balance`), so
