@@ -47,8 +47,6 @@ def load_state(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]
     metadata = read_metadata(path)
     if metadata.get("format") != FORMAT:
         raise UserError(f"{path} is not an mspgsen checkpoint (format {metadata.get('format')!r}).")
-    if "metadata_checksum" in metadata and str(metadata_checksum(metadata)) != metadata["metadata_checksum"]:
-        raise DamagedCheckpoint(f"{path} is damaged: its metadata does not match the checksum written with it.")
     tensors = verified_tensors(path, metadata)
     tensors = {name: tensor.to(device) for name, tensor in tensors.items()}
     try:
@@ -58,8 +56,10 @@ def load_state(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]
 
 
 def verified_tensors(path: Path, metadata: dict[str, str]) -> dict[str, torch.Tensor]:
-    """The tensors of a safetensors file, checked against the `checksum` in its metadata (when
-    it has one); DamagedCheckpoint when they cannot be read or do not match."""
+    """The tensors of a safetensors file, its metadata and tensors checked against the checksums
+    written in it (where it has them); DamagedCheckpoint when they cannot be read or do not match."""
+    if "metadata_checksum" in metadata and str(metadata_checksum(metadata)) != metadata["metadata_checksum"]:
+        raise DamagedCheckpoint(f"{path} is damaged: its metadata does not match the checksum written with it.")
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError) as err:

@@ -95,9 +95,6 @@ def _last_checkpoint(run: RunDir) -> str:
 def load_snapshot(run: RunDir) -> tuple[DataShape, dict[str, Any], dict[str, str]]:
     """The data shape, generator weights and metadata saved by `save_run`."""
     metadata = read_metadata(run.snapshot)
-    if "metadata_checksum" in metadata and str(metadata_checksum(metadata)) != metadata["metadata_checksum"]:
-        raise DamagedCheckpoint(f"{run.snapshot} is damaged: its metadata does not match the checksum written with "
-                                f"it.{_rewrite_hint(run)}")
     try:
         weights = verified_tensors(run.snapshot, metadata)
     except DamagedCheckpoint as err:
