@@ -193,3 +193,31 @@ def test_memory_that_cannot_be_had_is_one_line_and_leaves_no_folder(tmp_path, mo
     with pytest.raises(UserError, match=r"not enough memory on cpu for a step at batch size 16 .*lower --batch-size"):
         api.train(tiny_config(tmp_path, "dcgan", steps=3))
     assert not (tmp_path / "run").exists()
+
+
+def test_a_batch_the_machine_cannot_hold_is_refused_before_the_first_step_with_the_figure(tmp_path, monkeypatch):
+    from mspgsen.training import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda device: 50 * 2**20)
+    ran = []
+    monkeypatch.setattr("mspgsen.training.loop.run_step", lambda *args: ran.append(1))
+    with pytest.raises(UserError, match=r"dcgan at batch size 1000000 needs about [\d.]+ GiB of memory, but cpu "
+                                        r"has 50 MiB free; lower --batch-size"):
+        api.train(tiny_config(tmp_path, "dcgan", steps=3, batch_size=10**6))
+    assert ran == [] and not (tmp_path / "run").exists()
+
+
+def test_the_memory_estimate_grows_with_the_batch_and_leaves_the_random_state_alone(tmp_path):
+    from mspgsen.data import load_data
+    from mspgsen.families import FAMILIES
+    from mspgsen.training.memory import step_bytes
+
+    config = tiny_config(tmp_path, "mspgsen", "grid25")
+    source = load_data(config.data)
+    family = FAMILIES.get("mspgsen")(config.model, source.shape)
+    before = torch.random.get_rng_state()
+    sizes = {n: step_bytes(family, config, source, torch.device("cpu"), "fp32", n) for n in (32, 64, 6400)}
+    assert torch.equal(torch.random.get_rng_state(), before)
+    per_sample_small = (sizes[64] - sizes[32]) / 32
+    per_sample_large = (sizes[6400] - sizes[64]) / 6336
+    assert per_sample_small > 0 and per_sample_large == pytest.approx(per_sample_small, rel=0.05)

@@ -30,6 +30,7 @@ from mspgsen.training.distributed import ShardedStream, World, join_world, local
 from mspgsen.training.hardware import settle_machine
 from mspgsen.training.logger import RunLogger, SilentLogger
 from mspgsen.training.loop import train_loop
+from mspgsen.training.memory import check_step_fits
 from mspgsen.training.rundir import RunDir, RunLock, existing_run_dir, new_run_dir
 from mspgsen.training.seeding import seed_everything
 from mspgsen.training.snapshot import disk_errors_stop_the_run, resume_run
@@ -80,11 +81,13 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device,
     family_class = FAMILIES.get(config.model.name)
     source = load_data(config.data)
     family = family_class(config.model, source.shape)
-    family.check_batch(local_batch_size(config.train.batch_size, world))  # the global batch must split too
+    batch_size = local_batch_size(config.train.batch_size, world)
+    family.check_batch(batch_size)  # the global batch must split too
     if world.distributed and family.single_process_only:
         raise UserError(f"{family.name} trains in one process only: {family.single_process_only}. "
                         "Run it without torchrun.")
-    # built before the run folder, so a missing weights file or classifier leaves nothing behind
+    # before the run folder, so an impossible size, a missing weights file or classifier leaves nothing behind
+    check_step_fits(family, config, source, device, config.train.precision, batch_size)
     evaluator = PeriodicEvaluator(config, source, device) if config.train.eval_every and world.is_main else None
     controllers = build_controllers(config, family.default_controllers())  # may read another run
     if config.train.init_from and not resume:
