@@ -65,7 +65,9 @@ def test_divergence_before_any_checkpoint_says_that_none_was_written(tmp_path):
 def test_a_disk_too_full_for_a_checkpoint_is_a_clear_error_before_training(tmp_path, monkeypatch):
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 2**20, 2**20))
-    with pytest.raises(UserError, match=r"only 1 MiB free in .*checkpoints need about \d+ MiB.*another --out"):
+    with pytest.raises(UserError, match=r"only 1.0 MiB free in .*the run needs about [\d.]+ MiB: checkpoints "
+                                        r"[\d.]+ MiB, logs and sample grids of its first 3 steps [\d.]+ MiB, "
+                                        r"and a 25% margin.*another --out"):
         api.train(tiny_config(tmp_path, "dcgan", steps=3))
     assert not (tmp_path / "run").exists()  # no step was trained: no folder is left behind
 
@@ -177,7 +179,7 @@ def test_a_folder_the_user_made_is_kept_when_the_run_stops_before_its_first_step
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 2**20, 2**20))
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "notes.txt").write_text("mine")
-    with pytest.raises(UserError, match="only 1 MiB free"):
+    with pytest.raises(UserError, match="only 1.0 MiB free"):
         api.train(tiny_config(tmp_path, "dcgan", steps=3))
     assert (tmp_path / "run" / "notes.txt").read_text() == "mine"
 
@@ -221,3 +223,20 @@ def test_the_memory_estimate_grows_with_the_batch_and_leaves_the_random_state_al
     per_sample_small = (sizes[64] - sizes[32]) / 32
     per_sample_large = (sizes[6400] - sizes[64]) / 6336
     assert per_sample_small > 0 and per_sample_large == pytest.approx(per_sample_small, rel=0.05)
+
+
+@pytest.mark.parametrize("model, data", [("dcgan", "ring8"), ("mspgsen", "ring8")])
+def test_the_disk_budget_covers_what_a_run_writes_without_asking_for_much_more(tmp_path, model, data):
+    from mspgsen.data import load_data
+    from mspgsen.training.disk_budget import disk_budget
+
+    config = tiny_config(tmp_path, model, data, steps=60, extra=["train.log_every=5", "train.sample_every=20",
+                                                               "train.checkpoint_every=20"])
+    run = api.train(config).run_dir
+    written = sum(path.stat().st_size for path in run.rglob("*") if path.is_file())
+    checkpoint_bytes = (run / "checkpoint.safetensors").stat().st_size
+    budget = disk_budget(checkpoint_bytes, (run / "generator.safetensors").stat().st_size,
+                         load_data(config.data).shape, config)
+    # the folder at its end holds two checkpoints; while one is written, a third
+    assert written + checkpoint_bytes <= budget.checkpoints + budget.logs
+    assert budget.needed < 3 * (written + checkpoint_bytes) + 2 * 2**20

@@ -24,8 +24,9 @@ from mspgsen.families import FAMILIES
 from mspgsen.report.outputs import finish_run, write_preview, write_report_page
 from mspgsen.report.periodic import PeriodicEvaluator
 from mspgsen.resolve import resolve, run_config_keys
-from mspgsen.training.checkpoint import free_space_problem, short_reason, state_bytes
+from mspgsen.training.checkpoint import short_reason, state_bytes
 from mspgsen.training.device import resolve_device
+from mspgsen.training.disk_budget import disk_budget, free_space_problem
 from mspgsen.training.distributed import ShardedStream, World, join_world, local_batch_size
 from mspgsen.training.hardware import settle_machine
 from mspgsen.training.logger import RunLogger, SilentLogger
@@ -141,7 +142,7 @@ def _train_in(run: RunDir, config: RunConfig, resume: bool, world: World, device
     state = TrainingState(family, config, device, stream, controllers, world)
     state.precision = precision
     if world.is_main:
-        _check_free_space(run, state)
+        _check_free_space(run, state, config)
         save_yaml(config, run.config, notes=[choice for choice in machine])
     if evaluator:
         evaluator.run = run
@@ -188,12 +189,11 @@ def _out_of_memory(err: BaseException) -> bool:
         isinstance(err, RuntimeError) and "can't allocate memory" in str(err))
 
 
-def _check_free_space(run, state: TrainingState) -> None:
-    """Known before the first step: room for a checkpoint, the previous one kept beside it, its
-    temporary twin while it is written, and the snapshots (logs and sample grids are small next to these)."""
-    checkpoint = state_bytes(state.state_dict())
-    snapshot = state_bytes(state.sampling_generator().state_dict())
-    problem = free_space_problem(run.path, 3 * checkpoint + 4 * snapshot + 16 * 2**20)
+def _check_free_space(run, state: TrainingState, config: RunConfig) -> None:
+    """Known before the first step: room for what the run will write (training/disk_budget.py)."""
+    budget = disk_budget(state_bytes(state.state_dict()), state_bytes(state.sampling_generator().state_dict()),
+                         state.shape, config)
+    problem = free_space_problem(run.path, budget)
     if problem:
         raise UserError(problem)
 

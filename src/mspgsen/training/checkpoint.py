@@ -143,15 +143,6 @@ def _umask() -> int:
     return mask
 
 
-def free_space_problem(folder: Path, needed_bytes: int) -> str | None:
-    """Why `folder` cannot take `needed_bytes` more, or None when it can."""
-    free = shutil.disk_usage(folder).free
-    if free >= needed_bytes:
-        return None
-    return (f"only {free / 2**20:.0f} MiB free in {folder}, but the run's checkpoints need about "
-            f"{needed_bytes / 2**20:.0f} MiB; free some space or choose another --out.")
-
-
 def state_bytes(state: Any) -> int:
     """The bytes of every tensor in a nested state."""
     if isinstance(state, torch.Tensor):
