@@ -240,3 +240,17 @@ def test_the_disk_budget_covers_what_a_run_writes_without_asking_for_much_more(t
     # the folder at its end holds two checkpoints; while one is written, a third
     assert written + checkpoint_bytes <= budget.checkpoints + budget.logs
     assert budget.needed < 3 * (written + checkpoint_bytes) + 2 * 2**20
+
+
+def test_a_folder_of_mostly_corrupt_jpegs_skipped_to_fewer_than_a_batch_is_one_line_and_leaves_no_folder(tmp_path):
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):
+        Image.new("RGB", (8, 8), (40 * i, 0, 0)).save(photos / f"good{i}.jpg")
+    for i in range(20):  # a JPEG header and then nothing: what an interrupted copy leaves
+        (photos / f"cut{i}.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")
+    with pytest.raises(UserError, match=r"has 3 images, fewer than the batch size 16; lower --batch-size"):
+        api.train(tiny_config(tmp_path, "dcgan", str(photos), steps=3, extra=["data.on_corrupt=skip"]))
+    assert not (tmp_path / "run").exists()
