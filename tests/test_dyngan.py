@@ -60,7 +60,7 @@ def partitioner(samples: int, **model):
     """The family's partition and the controller it hands it to, as a run builds them."""
     config = resolve([{"model": {"name": "dyngan", "repartition_every": 100, **model}}])
     family = FAMILIES.get("dyngan")(config.model, DataShape("points", (2,), samples=samples))
-    return build_controllers(config, family.default_controllers())[0], family.partition
+    return build_controllers(config, family)[0], family.partition
 
 
 def test_partitions_grow_from_collapsed_samples_only_when_there_are_enough():
@@ -142,9 +142,11 @@ def test_partitions_stop_at_the_cap():
     assert part.count == 2
 
 
-def test_the_partitioner_named_for_another_family_does_nothing():
+def test_the_partitioner_named_for_a_family_without_a_partition_is_refused():
     config = resolve([{"model": "dcgan"}], ["train.controllers=[dyngan-partitioner]"])
-    assert build_controllers(config, {})[0].act(3000, {}, Knobs()) == {}
+    family = FAMILIES.get("dcgan")(config.model, DataShape("points", (2,)))
+    with pytest.raises(UserError, match="dyngan-partitioner controller moves the training-set partition, which dcgan"):
+        build_controllers(config, family)
 
 
 def test_the_conditional_sampler_follows_partition_sizes():

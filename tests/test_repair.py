@@ -2,6 +2,7 @@
 refuses what it cannot condition with a clear message."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -126,10 +127,54 @@ def test_a_repaired_vaegan_reconstructs_images_under_their_nearest_partition(tmp
     fixed = api.repair(base_run, steps=2, out=str(tmp_path / "fixed"), overrides=["model.delta=1e6"]).run_dir
     loaded = load_networks(existing_run_dir(fixed, need_checkpoint=True))
     assert loaded.family.partition.count == 2 and len(loaded.family.partition.centroids) == 2
+    family, nets = loaded.family, {name: net.eval() for name, net in loaded.nets.items()}
+    x = load_data(loaded.config.data).stream(16, 0, torch.device("cpu")).next().x
+    with torch.no_grad():
+        _, features = nets["D"].score_and_features(x)
+        pooled = features.flatten(2).mean(dim=2)
+        family.partition.centroids = pooled[:2].clone()  # samples 0 and 1 are each their own partition's
+        nearest = torch.cdist(pooled, family.partition.centroids).argmin(dim=1)  # by hand
+        assert nearest[:2].tolist() == [0, 1]
+        expected = family.generate(nets, family.encode(nets, x), nearest)
+        torch.testing.assert_close(family.reconstruct(nets, x), expected)
+        other = family.generate(nets, family.encode(nets, x), 1 - nearest)
+        assert not torch.allclose(family.reconstruct(nets, x), other)  # the partition matters
     out = tmp_path / "rebuilt.png"
     assert main(["reconstruct", "--run", str(fixed), "--images", str(tiny_images), "--n", "8",
                  "--out", str(out)]) == 0
     assert out.is_file()
+
+
+@pytest.mark.parametrize("base_model", [name for name, family in FAMILIES if family.repaired_as])
+def test_every_model_setting_of_a_repairable_family_survives_a_repair(base_model):
+    base = FAMILIES.get(base_model)
+    twin = FAMILIES.get(base.repaired_as)
+    kept = {field.name for field in dataclasses.fields(twin.Config)}
+    lost = {field.name for field in dataclasses.fields(base.Config)} - kept - set(twin.drops_on_repair) - {"name"}
+    assert lost == set(), f"a repaired {base_model} run would silently drop {sorted(lost)}"
+
+
+@pytest.mark.parametrize("base_model, setting, term", [("wgan-gp", "model.gp_weight=3.5", "D/gp"),
+                                                       ("wgan", "model.clip_value=0.02", None)])
+def test_a_repaired_wgan_keeps_its_loss_penalty_and_clipping(tmp_path, base_model, setting, term):
+    base_run = api.train(tiny_config(tmp_path, base_model, steps=2, data="grid25",
+                                     extra=[*GRID, setting, "model.n_critic=2", "train.seed=7"])).run_dir
+    base = load_networks(existing_run_dir(base_run, need_checkpoint=True))
+    config = repaired_config(base, base_run, 2, None, str(tmp_path / "fixed"), None, "cpu", [])
+    key, value = setting.split("=")
+    assert getattr(config.model, key.split(".")[1]) == float(value)
+    assert (config.model.n_critic, config.train.seed, config.model.base_model) == (2, 7, base_model)
+    family = FAMILIES.get("dyngan")(config.model, load_data(config.data).shape)
+    assert type(family.loss) is type(base.family.loss)  # Wasserstein, not DynGAN's non-saturating
+    knobs, (d_phase, _) = family.default_knobs(), family.phases()
+    assert (knobs.weight("D/gp") == 3.5) if term else (d_phase.after_step is not None)
+
+
+def test_repair_of_a_run_on_fresh_points_takes_a_fixed_set_and_says_so(tmp_path, capsys):
+    base_run = api.train(tiny_config(tmp_path, "dcgan", steps=2, data="grid25")).run_dir  # no data.size
+    assert main(["repair", "--run", str(base_run), "--steps", "2", "--out", str(tmp_path / "fixed")]) == 0
+    assert "trains on a fixed set of 20000 of them (data.size)" in capsys.readouterr().out
+    assert "size: 20000" in (tmp_path / "fixed" / "config.yaml").read_text()
 
 
 @pytest.mark.parametrize("model", ["mspgsen-repaired", "vaegan-repaired"])

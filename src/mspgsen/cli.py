@@ -131,10 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument("--device", default="cpu")
     diagnose.set_defaults(handler=_diagnose)
 
-    repair = commands.add_parser("repair", help="continue a run as a DynGAN over the partitions its generator "
-                                                "misses (a new run folder)")
-    repair.add_argument("--run", required=True, help="the run to repair (a dcgan, wgan, wgan-gp, sagan or "
-                        "sagan-wgangp run with its checkpoint)")
+    repair = commands.add_parser("repair", help="continue a run as one conditioned on the partitions its "
+                                                "generator misses (a new run folder)")
+    repair.add_argument("--run", required=True, help="the run to repair, with its checkpoint: of any family but "
+                        "dyngan and the repaired ones, which partition themselves already")
     repair.add_argument("--steps", type=int, help="steps of the repaired run (default: the base run's)")
     repair.add_argument("--time-limit", type=float, help="seconds of training (default: the base run's)")
     repair.add_argument("--out", help="folder of the repaired run (default: the next numbered one)")

@@ -1,6 +1,7 @@
 """Name → object registries with aliases, duplicate checks and helpful lookups."""
 from __future__ import annotations
 
+import contextlib
 import difflib
 from typing import Generic, Iterator, TypeVar
 
@@ -24,6 +25,15 @@ class Registry(Generic[T]):
         self._items[name] = item
         self._aliases.update({alias: name for alias in aliases})
         return item
+
+    @contextlib.contextmanager
+    def temporarily(self, name: str, item: T) -> Iterator[T]:
+        """`item` registered as `name` inside the block only (a test's plug-in)."""
+        self.register(name, item)
+        try:
+            yield item
+        finally:
+            del self._items[name]
 
     def canonical(self, name: str) -> str:
         if name in self._items:

@@ -1,23 +1,26 @@
 """`mspgsen repair`: continue a trained run as a generator conditioned on the partitions it misses.
 
-The repaired run is a new run folder that says where it came from (`model.repaired_from`):
+The repaired run is a new run folder that says where it came from (`model.repaired_from`). Each
+family declares its repaired twin (`Family.repaired_as`) and the twin takes every field of the base
+run's model config that it has (contracts/family.py; a test holds that none is lost):
 - a one-G, one-D run (dcgan, wgan, wgan-gp, sagan, sagan-wgangp) becomes a `dyngan` run with the
-  base run's networks (`model.base_model`: its family's NetSpec, width, latent size), G given a
+  base run's networks and loss (`model.base_model`), its gradient penalty or clipping, G given a
   one-hot partition input and D a projection head;
-- an `mspgsen` run becomes an `mspgsen-repaired` one (families/mspgsen_repaired.py): the same model
-  config, the partition index carried by mspgsen's conditional path;
-- a `vaegan` run becomes a `vaegan-repaired` one (families/vaegan_repaired.py): the same model
-  config, the encoder kept, a one-hot partition input on G (the decoder) and a projection on D.
+- an `mspgsen` run becomes an `mspgsen-repaired` one (families/mspgsen_repaired.py), the partition
+  index carried by mspgsen's conditional path;
+- a `vaegan` run becomes a `vaegan-repaired` one (families/vaegan_repaired.py): the encoder kept, a
+  one-hot partition input on G (the decoder) and a projection on D.
 Either way both start from the base run's weights, the new inputs' weights and the projection at
 zero, so before its first step the repaired G and D compute exactly what the base run's did; data,
-optimisers and seed are the base run's. Before that step the detector (a full pass of the base D
-over the training set) makes the first partitions; from then on the run repartitions on its own
-(`model.repartition_every`).
+training settings and seed are the base run's (a run on fresh 2-D points gets a fixed set of them).
+Before that step the detector (a full pass of the base D over the training set) makes the first
+partitions; from then on the run repartitions on its own (`model.repartition_every`).
 
 A run that partitions itself already (dyngan, or a repaired run) is trained longer with `--resume`.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -26,20 +29,16 @@ from torch import nn
 from mspgsen.commands.train import TrainResult, train
 from mspgsen.errors import UserError
 from mspgsen.families import FAMILIES
-from mspgsen.families.adversarial import AdversarialFamily
 from mspgsen.families.mspgsen import MSPGSEN
 from mspgsen.families.partitioned import PartitionedTraining
-from mspgsen.families.vaegan import VAEGAN
 from mspgsen.resolve import resolve
 from mspgsen.sampling import LoadedNetworks, load_networks
 from mspgsen.training.rundir import existing_run_dir
 from mspgsen.training.state import TrainingState
 
-# the family a run of each kind is repaired as (the first that matches)
-REPAIRED_AS = ((MSPGSEN, "mspgsen-repaired"), (VAEGAN, "vaegan-repaired"), (AdversarialFamily, "dyngan"))
-# what a repaired dyngan run keeps of the base run's model config (the rest is DynGAN's own)
-KEPT_MODEL_KEYS = ("latent_dim", "width", "mlp_width", "mlp_depth", "n_critic", "g_steps", "optim_g", "optim_d",
-                   "ema_decay", "g_norm", "d_norm", "spectral_norm", "bias", "minibatch_std", "r1_weight", "d_width")
+# a base run that drew fresh points (ring8, grid25 without data.size) is repaired on a fixed set of
+# this many: partitions are of a finite training set
+REPAIR_POINTS = 20_000
 
 
 def repair(run_dir: str | Path, steps: int | None = None, time_limit: float | None = None,
@@ -73,32 +72,31 @@ def check_repairable(base: LoadedNetworks) -> None:
 
 
 def repaired_name(family: type) -> str | None:
-    """The family a run of `family` is repaired as; None when it cannot be."""
-    if issubclass(family, PartitionedTraining):
-        return None
-    return next((name for kind, name in REPAIRED_AS if issubclass(family, kind)), None)
+    """The family a run of `family` is repaired as (its `repaired_as`); None when it cannot be."""
+    return family.repaired_as
 
 
 def repaired_config(base: LoadedNetworks, path: Path, steps: int | None, time_limit: float | None, out: str | None,
                     data_root: str | None, device: str | None, overrides: list[str]):
+    """The base run's config, every setting kept: the model's fields that the twin family has (all but
+    those it names in `drops_on_repair`), the training settings less the folder and the start."""
     old = base.config.to_dict()
-    name = repaired_name(type(base.family))
-    if name != "dyngan":  # the whole model config: the networks and losses stay the base family's
-        model = dict(old["model"], name=name, repaired_from=str(path.resolve()))
-    else:
-        model = {key: old["model"][key] for key in KEPT_MODEL_KEYS if key in old["model"]}
-        model.update(name="dyngan", base_model=base.family.name, repaired_from=str(path.resolve()))
-    # the base run's training settings, less its folder, its start and its controllers (with their
-    # sections; mspgsen's own controllers, APFL and BALANCE, keep theirs)
-    kept_sections = ("apfl", "balance") if isinstance(base.family, MSPGSEN) else ()
-    dropped = ("out", "controllers", "init_from")
-    train = {key: value for key, value in old["train"].items()
-             if key not in dropped and (not isinstance(value, dict) or key in kept_sections)}
+    twin = FAMILIES.get(repaired_name(type(base.family)))
+    fields = {field.name for field in dataclasses.fields(twin.Config)}
+    model = {key: value for key, value in old["model"].items() if key in fields and key not in twin.drops_on_repair}
+    model.update(name=twin.name, repaired_from=str(path.resolve()))
+    if "base_model" in fields:  # dyngan: networks and loss of the base family
+        model["base_model"] = base.family.name
+    train = {key: value for key, value in old["train"].items() if key not in ("out", "init_from")}
     if steps is not None:
         train["steps"] = steps
     if time_limit is not None:
         train["time_limit"] = time_limit
     data = dict(old["data"], **({"root": data_root} if data_root else {}))
+    if base.family.shape.kind == "points" and not data.get("size"):
+        data["size"] = REPAIR_POINTS
+        print(f"the base run drew fresh {data['name']} points; the repaired run trains on a fixed set of "
+              f"{REPAIR_POINTS} of them (data.size), since its partitions are of a finite training set", flush=True)
     flags = [f"train.{key}={value}" for key, value in (("out", out), ("device", device)) if value is not None]
     return resolve([{"model": model, "data": data, "train": train}], [*flags, *overrides])
 

@@ -90,7 +90,7 @@ def _train(config: RunConfig, resume: bool, world: World, device: torch.device,
     # before the run folder, so an impossible size, a missing weights file or classifier leaves nothing behind
     check_step_fits(family, config, source, device, config.train.precision, batch_size)
     evaluator = PeriodicEvaluator(config, source, device) if config.train.eval_every and world.is_main else None
-    controllers = build_controllers(config, family.default_controllers())  # may read another run
+    controllers = build_controllers(config, family)  # may read another run
     if config.train.init_from and not resume:
         if start:
             raise UserError("train.init_from cannot be combined with a run that starts from weights of its own "

@@ -65,6 +65,7 @@ class APFLConfig:
 class APFL(Controller):
     name = "apfl"
     settings = APFLConfig  # the train.apfl section
+    levers = frozenset({"lr", "noise", "G/fm"})
 
     def __init__(self, config: RunConfig):
         super().__init__(config)

@@ -84,6 +84,7 @@ class BalanceConfig:
 @register_controller
 class Balance(Controller):
     name = "balance"
+    levers = frozenset({"lr", "repeats", "ema_decay"})
     settings = BalanceConfig  # the train.balance section
 
     def __init__(self, config: RunConfig):
@@ -94,6 +95,8 @@ class Balance(Controller):
         self.lr_moves = {"G": 1.0, "D": 1.0}
         self.base_ema = config.model.ema_decay if config.model.ema_decay > 0 else None
         self.ema_decay = self.base_ema
+        if self.base_ema is None:  # no EMA kept: its actions are never taken
+            self.levers = frozenset({"lr", "repeats"})
         self.base_repeats: dict[str, int] | None = None
         self.previous: tuple[torch.Tensor, int] | None = None
         self.last_quality: float | None = None

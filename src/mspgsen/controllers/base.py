@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from mspgsen.config import RunConfig
-from mspgsen.contracts import Controller
+from mspgsen.contracts import Controller, Family
+from mspgsen.contracts.levers import describe
+from mspgsen.errors import UserError
 from mspgsen.evaluation.registry import score
 from mspgsen.registry import Registry
 
@@ -19,13 +21,26 @@ def register_controller(cls: type[Controller]) -> type[Controller]:
     return cls
 
 
-def build_controllers(config: RunConfig, family_defaults: dict[str, dict[str, Any]] | None = None
-                      ) -> list[Controller]:
+def build_controllers(config: RunConfig, family: Family) -> list[Controller]:
     """The family's own controllers first (unless the config names them too), then the config's;
-    each gets the keyword arguments the family hands it (`Family.default_controllers`)."""
-    family_defaults = family_defaults or {}
+    each gets the keyword arguments the family hands it (`Family.default_controllers`). A
+    controller that moves a lever the family does not apply is refused (contracts/levers.py)."""
+    family_defaults = family.default_controllers()
     names = [name for name in family_defaults if name not in config.train.controllers] + list(config.train.controllers)
-    return [CONTROLLERS.get(name)(config, **family_defaults.get(CONTROLLERS.canonical(name), {})) for name in names]
+    controllers = [CONTROLLERS.get(name)(config, **family_defaults.get(CONTROLLERS.canonical(name), {}))
+                   for name in names]
+    for controller in controllers:
+        check_levers(controller, family)
+    return controllers
+
+
+def check_levers(controller: Controller, family: Family) -> None:
+    """UserError when `controller` moves a lever `family` (with its settings) does not apply."""
+    ignored = controller.levers - family.levers()
+    if ignored:
+        raise UserError(f"the {controller.name} controller moves {describe(ignored)}, which {family.name} does not "
+                        f"apply with these settings, so it would change nothing; leave {controller.name} out of "
+                        "train.controllers (or choose a family that applies it).")
 
 
 def quality_signal(indicators: dict[str, float], periodic: bool = False) -> float | None:

@@ -17,6 +17,7 @@ from mspgsen.controllers.base import register_controller
 @register_controller
 class Partitioner(Controller):
     name = "dyngan-partitioner"
+    levers = frozenset({"partition"})
 
     def __init__(self, config: RunConfig, split: Callable[[int], dict[str, float]] | None = None, every: int = 3000):
         super().__init__(config)

@@ -16,6 +16,7 @@ class LinearLRDecay(Controller):
     """
 
     name = "linear-lr-decay"
+    levers = frozenset({"lr"})
 
     def act(self, step: int, indicators: dict[str, float], knobs: Knobs) -> dict[str, float]:
         scale = max(0.0, 1.0 - run_progress(indicators, step, self.config))
@@ -31,6 +32,7 @@ class LinearNoise(Controller):
     barely overlap."""
 
     name = "linear-noise"
+    levers = frozenset({"noise"})
 
     def __init__(self, config: RunConfig, start: float = 0.0):
         super().__init__(config)
@@ -49,6 +51,7 @@ class ProgressiveGrowth(Controller):
     linearly and the second half trains it at full strength."""
 
     name = "progressive-growth"
+    levers = frozenset({"level"})
 
     def __init__(self, config: RunConfig, grow_fraction: float = 0.5):
         super().__init__(config)

@@ -15,7 +15,7 @@ from torch import nn
 from mspgsen.config import FamilyConfig, setting
 from mspgsen.contracts import DataShape, Family, Knobs, Phase, StepContext, Terms
 from mspgsen.errors import UserError
-from mspgsen.families.base import discriminator_loss
+from mspgsen.families.base import discriminator_loss, with_noise
 from mspgsen.nn import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator, NetSpec
 from mspgsen.nn.packing import PackedDiscriminator, packed_shape
 from mspgsen.objectives import AdversarialLoss, clip_weights, feature_matching, gradient_penalty, r1_penalty
@@ -40,6 +40,8 @@ class AdversarialConfig(FamilyConfig):
 class AdversarialFamily(Family):
     net_spec: ClassVar[NetSpec] = NetSpec()
     loss: ClassVar[AdversarialLoss]
+    applies = frozenset({"noise", "G/fm"})
+    repaired_as = "dyngan"
 
     def gp_weight(self) -> float:
         return getattr(self.config, "gp_weight", 0.0)
@@ -109,7 +111,7 @@ class AdversarialFamily(Family):
         real = ctx.real().x
         with torch.no_grad():
             fake = ctx.nets["G"](ctx.latents(len(real)))
-        real_in, fake_in = _with_noise(real, ctx.knobs.noise()), _with_noise(fake, ctx.knobs.noise())
+        real_in, fake_in = with_noise(real, ctx.knobs.noise()), with_noise(fake, ctx.knobs.noise())
         real_scores, fake_scores = ctx.nets["D"](real_in), ctx.nets["D"](fake_in)
         terms = {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores, samples=(real, fake))}
         if self.gp_weight():
@@ -120,7 +122,7 @@ class AdversarialFamily(Family):
 
     def generator_terms(self, ctx: StepContext) -> Terms:
         fake = ctx.nets["G"](ctx.latents())
-        terms = {"G/adv": self.loss.generator(ctx.nets["D"](_with_noise(fake, ctx.knobs.noise())))}
+        terms = {"G/adv": self.loss.generator(ctx.nets["D"](with_noise(fake, ctx.knobs.noise())))}
         if ctx.knobs.weight("G/fm") > 0:
             features = ctx.nets["D"].features
             terms["G/fm"] = feature_matching(features(ctx.real().x).flatten(1), features(fake).flatten(1))
@@ -129,6 +131,3 @@ class AdversarialFamily(Family):
     def _clip(self, ctx: StepContext) -> None:
         clip_weights(ctx.nets["D"], self.clip_value())
 
-
-def _with_noise(x: torch.Tensor, std: float) -> torch.Tensor:
-    return x + std * torch.randn_like(x) if std > 0 else x

@@ -29,6 +29,11 @@ def discriminator_loss(ctx: StepContext, loss: AdversarialLoss, real_scores: tor
     return loss.discriminator(real_scores, fake_scores)
 
 
+def with_noise(x: torch.Tensor, std: float) -> torch.Tensor:
+    """Instance noise on D's inputs (the `noise` lever: schedules and APFL set its std)."""
+    return x + std * torch.randn_like(x) if std > 0 else x
+
+
 def report_output_statistics(ctx: StepContext, real: torch.Tensor, fake: torch.Tensor) -> None:
     """What G's output batch looks like (BALANCE's state reads it, seed 001 Fig. 5): its mean, its
     std, and its diversity, the mean per-value spread across the batch relative to the real batch's

@@ -21,18 +21,20 @@ from torch import nn
 from mspgsen.contracts import Phase, StepContext, Terms
 from mspgsen.errors import UserError
 from mspgsen.families.adversarial import AdversarialConfig, AdversarialFamily
-from mspgsen.families.base import FAMILIES, discriminator_loss, register_family
+from mspgsen.families.base import FAMILIES, discriminator_loss, register_family, with_noise
 from mspgsen.families.partitioned import PartitionedTraining, PartitionSettings
 from mspgsen.nn import NetSpec
 from mspgsen.nn.conditional import ConditionalGenerator, ProjectionDiscriminator
-from mspgsen.objectives import NonSaturating, r1_penalty
+from mspgsen.objectives import NonSaturating, feature_matching, gradient_penalty, r1_penalty
 
 
 @dataclass
 class DynGANConfig(PartitionSettings, AdversarialConfig):
     name: str = "dyngan"
-    # set by `mspgsen repair`: the family whose networks (its NetSpec) this run's G and D are
+    # set by `mspgsen repair`: the family whose networks (its NetSpec) and loss this run's G and D are
     base_model: str | None = None
+    gp_weight: float = 0.0  # a repaired wgan-gp / sagan-wgangp run's gradient penalty λ
+    clip_value: float = 0.0  # a repaired wgan run's weight clipping c
 
 
 @register_family
@@ -44,6 +46,11 @@ class DynGAN(PartitionedTraining, AdversarialFamily):
     net_spec = NetSpec(g_norm="batch", d_norm="none", dcgan_init=True)
     loss = NonSaturating()
 
+    def __init__(self, config: DynGANConfig, shape):
+        super().__init__(config, shape)
+        if config.base_model:  # a repaired run trains with its base family's loss (Wasserstein for the WGANs)
+            self.loss = self._base_family().loss
+
     def check_batch(self, batch_size: int) -> None:
         if self.config.pack > 1:
             raise UserError("dyngan's projection D scores each sample against its own partition label, so it "
@@ -53,11 +60,15 @@ class DynGAN(PartitionedTraining, AdversarialFamily):
         """DynGAN's own NetSpec, or for a repaired run its base family's (so its weights fit)."""
         if not self.config.base_model:
             return super().networks_spec()
+        return super().networks_spec(self._base_family().net_spec)
+
+    def _base_family(self) -> type[AdversarialFamily]:
         base = FAMILIES.get(self.config.base_model)
         if not issubclass(base, AdversarialFamily) or issubclass(base, DynGAN):
+            one_g_one_d = sorted(name for name, family in FAMILIES if family.repaired_as == self.name)
             raise UserError(f"model.base_model {self.config.base_model!r}: a repaired run's networks must be those of "
-                            "a one-G, one-D family (dcgan, wgan, wgan-gp, sagan, sagan-wgangp).")
-        return super().networks_spec(base.net_spec)
+                            f"a one-G, one-D family ({', '.join(one_g_one_d)}).")
+        return base
 
     def build_networks(self) -> dict[str, nn.Module]:
         partitions = self.config.max_partitions
@@ -76,7 +87,9 @@ class DynGAN(PartitionedTraining, AdversarialFamily):
         return nets["D"](samples, labels)
 
     def phases(self) -> list[Phase]:
-        return [Phase("D", "D", ("D",), self.discriminator_terms), Phase("G", "G", ("G",), self.generator_terms)]
+        clip = self._clip if self.clip_value() else None
+        return [Phase("D", "D", ("D",), self.discriminator_terms, after_step=clip),
+                Phase("G", "G", ("G",), self.generator_terms)]
 
     def discriminator_terms(self, ctx: StepContext) -> Terms:
         self.remember_context(ctx)
@@ -85,10 +98,14 @@ class DynGAN(PartitionedTraining, AdversarialFamily):
         fake_labels = self.sample_partitions(ctx, len(batch.x), ctx.nets["G"])
         with torch.no_grad():
             fake = ctx.nets["G"](ctx.latents(len(batch.x)), fake_labels)
-        real_scores, fake_scores = ctx.nets["D"](batch.x, real_labels), ctx.nets["D"](fake, fake_labels)
+        noise = ctx.knobs.noise()
+        real_scores = ctx.nets["D"](with_noise(batch.x, noise), real_labels)
+        fake_scores = ctx.nets["D"](with_noise(fake, noise), fake_labels)
         self.observe_real(batch, real_scores)
         terms = {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores,
                                                  samples=(batch.x, fake))}
+        if self.gp_weight():  # on interpolates scored under the real end's partition
+            terms["D/gp"] = gradient_penalty(lambda x: ctx.nets["D"](x, real_labels), batch.x, fake)
         if self.config.r1_weight:
             terms["D/r1"] = r1_penalty(lambda x: ctx.nets["D"](x, real_labels), batch.x)
         return terms
@@ -96,4 +113,8 @@ class DynGAN(PartitionedTraining, AdversarialFamily):
     def generator_terms(self, ctx: StepContext) -> Terms:
         labels = self.sample_partitions(ctx, ctx.batch_size, ctx.nets["G"])
         fake = ctx.nets["G"](ctx.latents(), labels)
-        return {"G/adv": self.loss.generator(ctx.nets["D"](fake, labels))}
+        terms = {"G/adv": self.loss.generator(ctx.nets["D"](with_noise(fake, ctx.knobs.noise()), labels))}
+        if ctx.knobs.weight("G/fm") > 0:  # on D's unconditional features, as the one-D families do
+            features = ctx.nets["D"].features
+            terms["G/fm"] = feature_matching(features(ctx.real().x).flatten(1), features(fake).flatten(1))
+        return terms

@@ -98,6 +98,8 @@ class MSPGSEN(Family):
     Config = MSPGSENConfig
     loss = NonSaturating()
     ablation_components = ("dema", "gctdrn", "afe", "apfl", "balance")
+    applies = frozenset({"noise", "G/fm", "level"})
+    repaired_as = "mspgsen-repaired"
 
     def __init__(self, config: MSPGSENConfig, shape: DataShape):
         super().__init__(config, shape)
@@ -175,6 +177,9 @@ class MSPGSEN(Family):
         if self.config.balance:
             controllers["balance"] = {}
         return controllers
+
+    def levers(self) -> frozenset[str]:
+        return super().levers() if self.grows() else super().levers() - {"level"}
 
     def grows(self) -> bool:
         """Whether G grows: `model.progressive`, or when unset, images larger than 32x32."""

@@ -53,12 +53,16 @@ class PartitionedTraining:
 
     name: str
     config: PartitionSettings
+    repaired_as = None  # it partitions itself already: trained further with --resume
     single_process_only = ("it scores every training sample in its partition knob, and each process would "
                            "score only its own share")
 
     def __init__(self, config: PartitionSettings, shape: DataShape):
         super().__init__(config, shape)  # the family's own (the next class in its bases)
         self.init_partition(shape)
+
+    def levers(self) -> frozenset[str]:
+        return super().levers() | {"partition"}  # the partitioner controller's
 
     def init_partition(self, shape: DataShape) -> None:
         if shape.samples == 0:

@@ -54,6 +54,7 @@ class VAEGAN(Family):
                "perceptual, style and self-supervised losses; lr G/D 2e-4, VAE 1e-3, R 1e-4")
     Config = VAEGANConfig
     loss = NonSaturating()
+    repaired_as = "vaegan-repaired"
 
     def __init__(self, config: VAEGANConfig, shape: DataShape):
         super().__init__(config, shape)
