@@ -12,7 +12,8 @@ from mspgsen import api
 from mspgsen.commands import experiments
 from mspgsen.contracts import Knobs
 from mspgsen.controllers import CONTROLLERS
-from mspgsen.controllers.balance import ACTIONS, Balance, BalanceConfig
+from mspgsen.config import BalanceConfig
+from mspgsen.controllers.balance import ACTIONS, Balance
 from mspgsen.controllers.dqn import DQNAgent
 from mspgsen.errors import UserError
 from mspgsen.commands.experiments import plan_variants

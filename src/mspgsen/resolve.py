@@ -1,8 +1,7 @@
 """A whole run's configuration resolved: the `model` section read as its family's own dataclass
-(found in the family registry), `train` as TrainConfig plus a section per controller that has
-settings (`train.apfl`, `train.balance`: each controller declares its own), `data` as is. It
-joins the config package with the families and controllers, which import the config package,
-so it stands above all three."""
+(found in the family registry), `train` as TrainConfig (with the controllers' sections) and
+`data` as they are. It joins the config package with the families, which import the config
+package, so it stands above both."""
 from __future__ import annotations
 
 import dataclasses
@@ -14,21 +13,24 @@ from mspgsen.config.sections import config_keys
 from mspgsen.controllers import CONTROLLERS
 from mspgsen.families import FAMILIES
 
-
-TrainSettings: type = TrainConfig  # TrainConfig and the controllers' sections; rebuilt when a controller is added
+_plugin_sections: dict[tuple, type] = {}  # plug-in sections → the TrainConfig subclass that holds them
 
 
 def train_settings() -> type:
-    """TrainConfig with one field per registered controller that has settings, named as the
-    controller (`train.apfl`). Kept as the module global TrainSettings, so configs pickle."""
-    global TrainSettings
-    sections = tuple((name, cls.settings) for name, cls in CONTROLLERS if cls.settings)
-    if getattr(TrainSettings, "sections", None) != sections:
-        TrainSettings = dataclasses.make_dataclass(
-            "TrainSettings", [(name, settings, dataclasses.field(default_factory=settings))
-                              for name, settings in sections], bases=(TrainConfig,))
-        TrainSettings.__module__, TrainSettings.sections = __name__, sections
-    return TrainSettings
+    """TrainConfig, or where a plug-in controller with settings is registered, a subclass with one
+    field per such controller, named as it (`train.halving`). Each subclass is kept, so configs pickle."""
+    built_in = {spec.name for spec in dataclasses.fields(TrainConfig)}
+    sections = tuple((name, cls.settings) for name, cls in CONTROLLERS if cls.settings and name not in built_in)
+    if not sections:
+        return TrainConfig
+    if sections not in _plugin_sections:
+        name = "TrainSettings_" + "_".join(section.replace("-", "_") for section, _ in sections)
+        cls = dataclasses.make_dataclass(name, [
+            (section, settings, dataclasses.field(default_factory=settings)) for section, settings in sections],
+            bases=(TrainConfig,))
+        cls.__module__ = __name__
+        globals()[name] = _plugin_sections[sections] = cls  # found by name, so a config pickles
+    return _plugin_sections[sections]
 
 
 def resolve(sources: list[dict[str, Any]], overrides: list[str] = ()) -> RunConfig:

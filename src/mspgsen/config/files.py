@@ -2,7 +2,6 @@
 no family (so the command line can run them before importing torch)."""
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +19,7 @@ def check_shared_sections(sources: list[dict[str, Any]], overrides: list[str] = 
     raw = merged_sources(sources, overrides)
     check_top_level(raw)
     check_ranges(from_mapping(DataConfig, raw.get("data") or {}, "data"), "data")
-    train = raw.get("train") or {}
-    if isinstance(train, dict):  # a controller's section (train.apfl, ...) is checked once the controllers are read
-        known = {spec.name for spec in fields(TrainConfig)}
-        train = {k: v for k, v in train.items() if k in known or not isinstance(v, dict)}
-    check_ranges(from_mapping(TrainConfig, train, "train"), "train")
+    check_ranges(from_mapping(TrainConfig, raw.get("train") or {}, "train"), "train")
 
 
 def check_top_level(raw: dict[str, Any]) -> None:

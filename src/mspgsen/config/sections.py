@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Literal, get_type_hints
 
+from mspgsen.config.controllers import APFLConfig, BalanceConfig
 from mspgsen.config.fields import plain, setting
 
 
@@ -86,9 +87,10 @@ class TrainConfig:
     eval_metrics: str = "fid"  # images: comma-separated fid,is,kid,prc,modes (points: always the mode metrics)
     eval_features: Literal["inception", "classifier"] = "inception"  # feature extractor of periodic image metrics
     eval_ref: str = "train"  # reference images: train, test, or a folder / .npz
-    # training controllers, by name; a controller with settings adds its own section under train
-    # (train.apfl, train.balance: controllers/*.py, joined in by mspgsen.resolve)
+    # training controllers, by name (their settings: the sections below)
     controllers: list[str] = field(default_factory=list)
+    apfl: APFLConfig = setting(factory=APFLConfig)  # the adaptive feedback loop (controllers/apfl.py)
+    balance: BalanceConfig = setting(factory=BalanceConfig)  # the DQN balancer (controllers/balance.py)
     # a NaN/Inf rolls back to the last healthy tick and multiplies the lrs by this
     nan_lr_factor: float = setting(0.5, low_open=True, high=1, resumable=True)
     # NaN/Inf rollbacks in a row (no healthy tick between) before the run stops

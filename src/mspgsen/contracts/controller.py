@@ -18,9 +18,9 @@ class Controller:
     """
 
     name: ClassVar[str] = ""
-    # the dataclass of its settings, read from the `train.<name>` section (None: it has none); the
-    # section joins TrainConfig when the config is resolved (mspgsen.resolve), so a new controller
-    # with settings is one new file
+    # a plug-in's settings, read from the `train.<name>` section (None: it has none); the built-in
+    # controllers' sections are typed fields of TrainConfig, a plug-in's joins it when the config is
+    # resolved (mspgsen.resolve), so a new controller with settings is one new file
     settings: ClassVar[type | None] = None
     # what it moves (names from contracts/levers.LEVERS); a family that applies none of one is refused
     levers: ClassVar[frozenset[str]] = frozenset()

@@ -23,48 +23,17 @@ the noise step) or of the G-side rule (the L_FM step) the way that raised the qu
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
-from mspgsen.config import RunConfig, setting
+from mspgsen.config import RunConfig
 from mspgsen.contracts import Controller, Knobs, run_progress
 from mspgsen.controllers.base import quality_signal, register_controller
 from mspgsen.controllers.meta import SignHillClimb
 
 
-@dataclass
-class APFLConfig:
-    """The APFL feedback loop (seed 001, eq. 8-14); read by the `apfl` controller."""
-
-    early_fraction: float = setting(0.1, high=1)  # share of the run in the early phase (simplified D feedback)
-    late_fraction: float = setting(0.7, high=1)  # the late phase (regularisation, noise annealing) starts here
-    early_noise: float = 0.1  # instance-noise floor in the early phase
-    lr_gamma: float = setting(0.99, low_open=True, high=1)  # eq. 8-9: lr ← lr·γ^(1/t) at tick t
-    step_every: int = 0  # StepLR: multiply the lr by step_gamma every this many steps; 0: off
-    step_gamma: float = setting(0.5, low_open=True, high=1)
-    # D's mean accuracy above this: D is too strong. A batch-normalised D that teaches well sits at
-    # 0.8-0.95 (mspgsen's): at 0.9 the rule slowed it from the first middle-phase tick, and the
-    # model covered 735 of 1000 Stacked MNIST modes in 4 minutes where 0.95 gave 870
-    d_strong_accuracy: float = 0.95
-    d_weak_accuracy: float = 0.55  # below this: D is too weak, its lr is restored towards the base
-    # how much a too-strong D's lr is cut per tick (floor: min_lr_scale)
-    d_lr_factor: float = setting(0.8, low_open=True, high=1)
-    min_lr_scale: float = setting(0.05, low_open=True, high=1)
-    noise_step: float = 0.02  # instance noise added per tick while D is too strong
-    max_noise: float = 0.3
-    g_stall_ticks: int = 4  # ticks without a falling G loss (and no better metric) make a stall
-    fm_step: float = 0.5  # L_FM weight added per stalled tick
-    fm_max: float = 5.0
-    fm_decay: float = setting(0.9, high=1)  # L_FM weight multiplied by this per tick once G moves again
-    late_fm: float = 1.0  # L_FM floor in the late phase (feature matching as regulariser)
-    meta_every: int = setting(10, low=0)  # ticks per outer (meta-learning) step; 0: the rules keep their strength
-    meta_lr: float = setting(0.2, low=0)  # the outer step in log strength
-
-
 @register_controller
 class APFL(Controller):
     name = "apfl"
-    settings = APFLConfig  # the train.apfl section
     levers = frozenset({"lr", "noise", "G/fm"})
 
     def __init__(self, config: RunConfig):

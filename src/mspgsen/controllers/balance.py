@@ -35,13 +35,12 @@ steps or by the time limit) and can start from another run's agent (`--balancer-
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from mspgsen.config import RunConfig, setting
+from mspgsen.config import RunConfig
 from mspgsen.contracts import Controller, Knobs, run_progress
 from mspgsen.controllers.base import quality_signal, register_controller
 from mspgsen.controllers.dqn import DQNAgent
@@ -56,36 +55,10 @@ LR_SCALE_LIMITS = (0.25, 4.0)  # the balancer's own factor on a learning rate st
 EMA_DECAY_LIMITS = (0.9, 0.99999)
 
 
-@dataclass
-class BalanceConfig:
-    """The DQN balancer (seed 001, BALANCE); read by the `balance` controller."""
-
-    target_accuracy: float = setting(0.7, high=1)  # the balance term is 0 when D's mean accuracy is here
-    balance_weight: float = setting(4.0, low=0)  # weight of the balance term of the reward
-    quality_weight: float = setting(0.0, low=0)  # weight of the quality term (periodic metric) of the reward
-    hidden: int = setting(64, low=1)  # Q-network width
-    gamma: float = setting(0.9, high=1)  # discount
-    lr: float = setting(1e-3, low_open=True)
-    batch_size: int = setting(32, low=1)  # replay minibatch
-    replay_size: int = setting(10_000, low=1)
-    target_sync: int = setting(50, low=1)  # learning updates between target-network copies
-    epsilon_start: float = setting(1.0, high=1)
-    epsilon_end: float = setting(0.05, high=1)
-    epsilon_decay: int = 0  # ticks over which ε falls linearly; 0: the first 30% of the run (steps or time)
-    lr_factor: float = setting(1.25, low=1)  # what lr up / down multiply or divide by
-    ema_factor: float = setting(2.0, low=1)  # what EMA slower / faster divide or multiply 1 − decay by
-    max_extra_steps: int = 3  # cap on extra D or G steps per step
-    # ticks the agent only watches (no-op) before it acts; 0: until its replay holds one minibatch
-    warmup_ticks: int = setting(0, low=0)
-    # a run whose balancer (weights and replay) to start from
-    load_from: str | None = setting(None, flag="balancer_from")
-
-
 @register_controller
 class Balance(Controller):
     name = "balance"
     levers = frozenset({"lr", "repeats", "ema_decay"})
-    settings = BalanceConfig  # the train.balance section
 
     def __init__(self, config: RunConfig):
         super().__init__(config)
