@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mspgsen.commands.protocol import Protocol
 from mspgsen.errors import UserError
 from mspgsen.evaluation.registry import METRICS, Metric, headline, metric
 from mspgsen.training.console import progress_bar
@@ -48,26 +49,6 @@ class ExperimentResult:
     table_path: Path
     plot_path: Path
     runs: list[dict[str, Any]]
-
-
-@dataclass
-class Protocol:
-    """What every run of an experiment shares: the model and data, how long and on what each trains,
-    how it is measured, and where the runs go."""
-
-    model: str
-    data: str
-    seeds: int = 1
-    steps: int | None = None
-    batch_size: int | None = None
-    out: str | Path = "runs/experiment"
-    workers: int = 1
-    overrides: list[str] = dataclasses.field(default_factory=list)
-    data_root: str | None = None
-    device: str = "cpu"
-    metrics: str | None = None  # image metrics, as `mspgsen evaluate --metrics`
-    features: str = "inception"
-    num_samples: int | None = None
 
 
 def default_components(model: str) -> tuple[str, ...]:
@@ -98,13 +79,10 @@ def plan_variants(model: str, components: list[str]) -> list[Variant]:
 
 
 def ablate(model: str = "mspgsen", data: str = "grid25", seeds: int = 3, components: list[str] | None = None,
-           steps: int | None = None, batch_size: int | None = None, out: str | Path = "runs/ablation",
-           workers: int = 1, overrides: list[str] = (), data_root: str | None = None, device: str = "cpu",
-           metrics: str | None = None, features: str = "inception", num_samples: int | None = None
-           ) -> ExperimentResult:
+           **options: Any) -> ExperimentResult:
+    """The full model and each one-off variant; `options`: the other fields of `Protocol`."""
     variants = plan_variants(model, list(components or default_components(model)))
-    protocol = Protocol(model, data, seeds, steps, batch_size, out, workers, list(overrides), data_root, device,
-                        metrics, features, num_samples)
+    protocol = Protocol(model, data, seeds, **{"out": "runs/ablation", **options})
     runs, out = run_variants(variants, protocol)
     return write_report("ablation", f"Ablation of {model} on {data}", runs, variants, out, baseline="full")
 
@@ -121,13 +99,11 @@ def plan_sweep(settings: list[str]) -> list[Variant]:
     return variants
 
 
-def sweep(settings: list[str], model: str = "vaegan", data: str = "mnist", seeds: int = 1, steps: int | None = None,
-          batch_size: int | None = None, out: str | Path = "runs/sweep", workers: int = 1, overrides: list[str] = (),
-          data_root: str | None = None, device: str = "cpu", metrics: str | None = None, features: str = "inception",
-          num_samples: int | None = None) -> ExperimentResult:
+def sweep(settings: list[str], model: str = "vaegan", data: str = "mnist", seeds: int = 1,
+          **options: Any) -> ExperimentResult:
+    """One run per value of each setting; `options`: the other fields of `Protocol`."""
     variants = plan_sweep(settings)
-    protocol = Protocol(model, data, seeds, steps, batch_size, out, workers, list(overrides), data_root, device,
-                        metrics, features, num_samples)
+    protocol = Protocol(model, data, seeds, **{"out": "runs/sweep", **options})
     runs, out = run_variants(variants, protocol)
     return write_report("sweep", f"Sensitivity of {model} on {data}", runs, variants, out, curves=True)
 
@@ -181,28 +157,33 @@ def _curves(runs: list[dict[str, Any]], key: str, scale: float) -> list[tuple[in
     return [(step, statistics.mean(values)) for step, values in sorted(by_step.items())]
 
 
+@dataclass(frozen=True)
+class Job:
+    """One (variant, seed) of an experiment: what a worker process trains and measures."""
+
+    protocol: Protocol
+    variant: Variant
+    seed: int
+    out: str
+
+
 def run_variants(variants: list[Variant], protocol: Protocol) -> tuple[list[dict[str, Any]], Path]:
     """Train every variant for every seed (in `protocol.workers` processes) and measure each; also runs.json."""
-    p = protocol
-    if p.seeds < 1:
+    if protocol.seeds < 1:
         raise UserError("--seeds must be at least 1.")
-    out = Path(p.out)
+    out = Path(protocol.out)
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [{"model": p.model, "data": p.data, "data_root": p.data_root, "seed": seed, "steps": p.steps,
-             "batch_size": p.batch_size, "device": p.device, "variant": v.name,
-             "out": str(out / f"{v.name}-seed{seed}"), "overrides": [*p.overrides, *v.overrides], "metrics": p.metrics,
-             "features": p.features, "num_samples": p.num_samples, "threads": 1 if p.workers > 1 else 0}
-            for v in variants for seed in range(p.seeds)]
-    _check_config(jobs[0])  # a bad key or data set fails here, once, before any training
+    jobs = [Job(protocol, variant, seed, str(out / f"{variant.name}-seed{seed}"))
+            for variant in variants for seed in range(protocol.seeds)]
+    configure_job(jobs[0])  # a bad key or data set fails here, once, before any training
     with progress_bar(len(jobs), f"{out.name}: runs", "run") as bar:
-        if p.workers > 1:
-            with ProcessPoolExecutor(p.workers) as pool:
-                runs = []
+        runs = []
+        if protocol.workers > 1:
+            with ProcessPoolExecutor(protocol.workers) as pool:
                 for run in pool.map(run_variant, jobs):
                     runs.append(run)
                     bar.update(1)
         else:
-            runs = []
             for job in jobs:
                 runs.append(run_variant(job))
                 bar.update(1)
@@ -210,29 +191,29 @@ def run_variants(variants: list[Variant], protocol: Protocol) -> tuple[list[dict
     return runs, out
 
 
-def _check_config(job: dict[str, Any]) -> None:
-    from mspgsen.commands.train import configure
+def configure_job(job: Job):
+    from mspgsen import api
 
-    configure(model=job["model"], data=job["data"], data_root=job["data_root"], overrides=job["overrides"])
+    p = job.protocol
+    threads = ["train.threads=1"] if p.workers > 1 else []  # the cores are shared between the workers
+    return api.configure(model=p.model, data=p.data, data_root=p.data_root, seed=job.seed, steps=p.steps,
+                         batch_size=p.batch_size, device=p.device, out=job.out,
+                         overrides=["train.progress=false", *threads, *p.overrides, *job.variant.overrides])
 
 
-def run_variant(job: dict[str, Any]) -> dict[str, Any]:
+def run_variant(job: Job) -> dict[str, Any]:
     """Train one (variant, seed) and measure it; runs in a worker process when there are several."""
-    from mspgsen.commands.evaluate import evaluate
-    from mspgsen.commands.train import configure, train
+    from mspgsen import api
 
-    threads = [f"train.threads={job['threads']}"] if job["threads"] else []
-    config = configure(model=job["model"], data=job["data"], data_root=job["data_root"], seed=job["seed"],
-                           steps=job["steps"], batch_size=job["batch_size"], device=job["device"], out=job["out"],
-                           overrides=["train.progress=false", *threads, *job["overrides"]])
-    result = train(config)
+    p, config = job.protocol, configure_job(job)
+    result = api.train(config)
     if result.metrics is not None:  # 2-D points: the mode metrics of the finished run
         measured = dict(result.metrics)
     else:
-        measured = evaluate(result.run_dir, metrics=job["metrics"], features=job["features"],
-                                num_samples=job["num_samples"], device=job["device"])
+        measured = api.evaluate(result.run_dir, metrics=p.metrics, features=p.features, num_samples=p.num_samples,
+                                device=p.device)
     numbers = {k: float(v) for k, v in measured.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    return {"variant": job["variant"], "seed": job["seed"], "steps": result.step,  # as trained (a time limit may end it)
+    return {"variant": job.variant.name, "seed": job.seed, "steps": result.step,  # as trained (a time limit may end it)
             "time_limit": config.train.time_limit, "batch_size": config.train.batch_size, "run": str(result.run_dir),
             **numbers}
 

@@ -17,6 +17,7 @@ import torch
 
 from mspgsen.commands.warm_start import warm_start_from
 from mspgsen.config import RunConfig, dotted_items, load_yaml, save_yaml
+from mspgsen.config.flags import as_sources, config_flags
 from mspgsen.controllers import build_controllers
 from mspgsen.data import load_data
 from mspgsen.errors import UserError
@@ -38,8 +39,8 @@ from mspgsen.training.snapshot import disk_errors_stop_the_run, resume_run
 from mspgsen.training.state import TrainingState
 
 # Flags of `configure` and the config keys they set, and what may differ between a run and its
-# resumption: both declared on the config's fields (config.setting).
-FLAG_KEYS = {flag: key for key, flag in run_config_keys("flag").items()}
+# resumption: both declared on the config's fields (config.setting, config/flags.py).
+FLAG_KEYS = {flag.name: flag.key for flag in config_flags()}
 RESUMABLE_KEYS = set(run_config_keys("resumable"))
 
 
@@ -53,7 +54,8 @@ class TrainResult:
 
 def configure(config_file: str | Path | None = None, overrides: list[str] = (), base_run: str | Path | None = None,
               **flags: Any) -> RunConfig:
-    """Resolve a RunConfig: family defaults < base run's config < config file < flags < `key=value` overrides."""
+    """Resolve a RunConfig: family defaults < base run's config < config file < flags < `key=value` overrides.
+    Flags are typed values (`steps=2000`), read as the fields' types."""
     unknown = set(flags) - set(FLAG_KEYS)
     if unknown:
         raise TypeError(f"unknown flags: {', '.join(sorted(unknown))}")
@@ -62,8 +64,7 @@ def configure(config_file: str | Path | None = None, overrides: list[str] = (), 
         sources.append(load_yaml(existing_run_dir(base_run).config))
     if config_file is not None:
         sources.append(load_yaml(config_file))
-    flag_overrides = [f"{FLAG_KEYS[name]}={value}" for name, value in flags.items() if value is not None]
-    return resolve(sources, [*flag_overrides, *overrides])
+    return resolve([*sources, as_sources(flags)], list(overrides))
 
 
 def train(config: RunConfig, resume: bool = False, start: Callable[[TrainingState], None] | None = None

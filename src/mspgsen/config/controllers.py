@@ -58,5 +58,5 @@ class BalanceConfig:
     max_extra_steps: int = 3  # cap on extra D or G steps per step
     # ticks the agent only watches (no-op) before it acts; 0: until its replay holds one minibatch
     warmup_ticks: int = setting(0, low=0)
-    # a run whose balancer (weights and replay) to start from
-    load_from: str | None = setting(None, flag="balancer_from")
+    load_from: str | None = setting(None, flag="balancer_from",
+                                    help="a run whose DQN balancer (weights and replay) this run's starts from")

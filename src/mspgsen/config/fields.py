@@ -15,15 +15,15 @@ from mspgsen.errors import UserError
 
 def setting(default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING, low: float = 0,
             low_open: bool = False, high: float | None = None, high_open: bool = False, resumable: bool = False,
-            flag: str | None = None) -> Any:
+            flag: str | None = None, help: str = "") -> Any:
     """A config field with its rules, read by validation, `--resume` and the API's flags.
 
     Every number must lie in [low, high] (open ends by `low_open` / `high_open`); `low` is 0
     unless said, so a plain number field needs no declaration to refuse a negative. `resumable`
     keys may differ between a run and its resumption; `flag` names the `configure()` keyword
-    (and CLI option) that sets the key."""
+    (and the command-line option made from it, config/flags.py), `help` that option's text."""
     metadata = {"low": low, "low_open": low_open, "high": high, "high_open": high_open, "resumable": resumable,
-                "flag": flag}
+                "flag": flag, "help": help}
     if factory is not dataclasses.MISSING:
         return field(default_factory=factory, metadata=metadata)
     return field(default=default, metadata=metadata)

@@ -22,7 +22,7 @@ class OptimizerConfig:
 class FamilyConfig:
     """Keys every family has; a family subclasses this to change defaults and add its own."""
 
-    name: str = setting("dcgan", flag="model")
+    name: str = setting("dcgan", flag="model", help="model family (see `mspgsen list`)")
     latent_dim: int | None = setting(None, low=1)  # None: 100 for images, 8 for 2-D points
     width: int = setting(64, low=1)  # channels of the widest-resolution conv stage (DCGAN's ngf/ndf)
     mlp_width: int = setting(128, low=1)  # hidden units of the MLP networks used on 2-D points
@@ -36,12 +36,13 @@ class FamilyConfig:
 
 @dataclass
 class DataConfig:
-    name: str = setting("grid25", flag="data")  # a data set (see `mspgsen list`), a folder of images or an .npz file
-    # where named data sets live; default $MSPGSEN_DATA, else ./data
-    root: str | None = setting(None, resumable=True, flag="data_root")
+    name: str = setting("grid25", flag="data", help="a data set (see `mspgsen list`), a folder of images or an .npz file")
+    root: str | None = setting(None, resumable=True, flag="data_root",
+                               help="folder holding named data sets; default $MSPGSEN_DATA, else ./data")
     download: bool = True  # let torchvision fetch a named set whose files are missing
     split: Literal["train", "test"] = "train"
-    image_size: str | None = setting(None, flag="image_size")  # "S" or "HxW"; default: the source's own size
+    image_size: str | None = setting(None, flag="image_size",
+                                     help="S or HxW: images are resized and cropped to it; default: their own size")
     resize: Literal["resize-crop", "resize", "center-crop"] = "resize-crop"
     channels: int | None = None  # 1 or 3; default: the source's own
     on_corrupt: Literal["error", "skip"] = "error"  # what an unreadable image does
@@ -55,23 +56,27 @@ class DataConfig:
 
 @dataclass
 class TrainConfig:
-    steps: int = setting(3000, low=1, high=1e12, resumable=True, flag="steps")  # generator updates
-    batch_size: int = setting(128, low=1, flag="batch_size")
-    seed: int = setting(0, flag="seed")
-    device: str = setting("auto", resumable=True, flag="device")  # auto | cpu | cuda | cuda:N
+    steps: int = setting(3000, low=1, high=1e12, resumable=True, flag="steps", help="generator updates")
+    batch_size: int = setting(128, low=1, flag="batch_size", help="samples per batch")
+    seed: int = setting(0, flag="seed", help="random seed")
+    device: str = setting("auto", resumable=True, flag="device", help="auto | cpu | cuda | cuda:N")
     # bf16 autocasts the forward passes; auto: bf16 where the device has bf16 matrix units (a CUDA GPU,
     # a CPU with AMX) and the networks are convolutional, fp32 elsewhere (training/hardware.py)
-    precision: Literal["auto", "fp32", "bf16"] = setting("auto", resumable=True, flag="precision")
-    # CPU threads; 0: OMP_NUM_THREADS if set, else chosen from the work and the free cores
-    threads: int = setting(0, resumable=True, flag="threads")
+    precision: Literal["auto", "fp32", "bf16"] = setting(
+        "auto", resumable=True, flag="precision",
+        help="auto: bf16 for image networks on a GPU or an AMX CPU, fp32 elsewhere")
+    threads: int = setting(0, resumable=True, flag="threads",
+                           help="CPU threads; 0: OMP_NUM_THREADS, else 1 for small networks and the free cores "
+                                "for large ones")
     # torch.compile of every network: auto = on CUDA only; off; or a torch.compile mode
     compile: Literal["auto", "off", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = \
-        setting("auto", resumable=True, flag="compile")
+        setting("auto", resumable=True, flag="compile", help="torch.compile: auto (on CUDA only), off, or a mode")
     # channels-last memory format for convolutions (oneDNN's and cuDNN's fastest)
     channels_last: bool = setting(True, resumable=True)
-    out: str | None = setting(None, resumable=True, flag="out")  # run folder; default runs/NNNNN-<model>-<data>
-    # a run folder whose network weights this new run starts from (fresh optimisers, step 0; commands/warm_start.py)
-    init_from: str | None = setting(None, flag="init_from")
+    out: str | None = setting(None, resumable=True, flag="out", help="run folder; default runs/NNNNN-<model>-<data>")
+    init_from: str | None = setting(None, flag="init_from",  # commands/warm_start.py
+                                    help="a run whose network weights this new run starts from (same family and "
+                                         "model settings; fresh optimisers, step 0)")
     # steps between indicator collection (progress bar, TensorBoard, controllers)
     log_every: int = setting(50, low=1, resumable=True)
     sample_every: int = setting(500, low=1, resumable=True)  # steps between sample grids / scatter plots

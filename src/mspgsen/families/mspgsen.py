@@ -58,6 +58,8 @@ class MSPGSENConfig(FamilyConfig):
     minibatch_std_group: int = setting(0, low=0)
     g_norm: Literal["batch", "pixel", "none"] = "batch"  # G's normalisation layers
     g_pre: bool = False  # a conv-norm-ReLU before each block's body (two nonlinear layers per block)
+    # how G's features grow from one scale to the next, before the block's (dilated) branches read them
+    g_upsample: Literal["nearest", "bilinear"] = "nearest"
     d_norm: Literal["batch", "none"] = "batch"  # batch norm in D below the full size, per part (real, generated)
     dema: bool = True  # DEMA attention in G's blocks and at one stage of D, with L_LGCL
     gctdrn: bool = True  # selective 3/5/7 branches and global enhancement (off: plain residual blocks)
@@ -136,7 +138,7 @@ class MSPGSEN(Family):
             heads.add(middle_scale(sizes))
         nets = {"G": MultiScaleGenerator(shape, latent, width, head_scales=sorted(heads),
                                          num_classes=g_classes, gctdrn=cfg.gctdrn, dema=cfg.dema, afe=cfg.afe,
-                                         norm=cfg.g_norm, pre=cfg.g_pre),
+                                         norm=cfg.g_norm, pre=cfg.g_pre, upsampling=cfg.g_upsample),
                 "D": MultiScaleDiscriminator(shape, d_width, multiscale=cfg.multiscale, progressive=self.grows(),
                                              num_classes=d_classes, dema=cfg.dema, spectral_norm=d_spectral_norm,
                                              minibatch_std_group=cfg.minibatch_std_group, batch_norm=cfg.d_norm == "batch")}

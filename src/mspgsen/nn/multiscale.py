@@ -63,9 +63,10 @@ class ClassEmbedding(nn.Module):
 class MultiScaleGenerator(nn.Module):
     def __init__(self, shape: DataShape, latent_dim: int, width: int, *, head_scales: list[int],
                  num_classes: int = 0, gctdrn: bool = True, dema: bool = True, afe: bool = False,
-                 norm: Norm = "batch", pre: bool = False):
+                 norm: Norm = "batch", pre: bool = False, upsampling: str = "nearest"):
         super().__init__()
         self.sizes = scale_sizes(shape)
+        self.upsampling = upsampling
         widths = stage_widths(width, len(self.sizes))
         self.head_scales = sorted(head_scales)
         self.afe_scale = middle_scale(self.sizes) if afe else None
@@ -95,7 +96,7 @@ class MultiScaleGenerator(nn.Module):
         level = float(self.level) if growing else float(last)
         pyramid, paths = {}, []
         for i in range(active_scale(level, len(self.sizes)) + 1):
-            x, block_paths = self.blocks[i](upsample(x, self.sizes[i]), condition)
+            x, block_paths = self.blocks[i](self._grow(x, self.sizes[i]), condition)
             if block_paths is not None:
                 paths.append(block_paths)
             if i == last and self.enhance is not None:
@@ -106,6 +107,14 @@ class MultiScaleGenerator(nn.Module):
             pyramid = grown_pyramid(pyramid, self.sizes, level)
         middle = pyramid[self.afe_scale] if self.afe_scale is not None else None
         return GeneratorOutput(pyramid, pyramid[last], middle, paths)
+
+
+    def _grow(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """Features to the next scale's size: nearest (centred), or bilinear, which leaves no repeated
+        pixels for the dilated branches to sample in a grid."""
+        if self.upsampling == "nearest" or tuple(x.shape[-2:]) == tuple(size):
+            return upsample(x, size)
+        return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
 
 class DownBlock(nn.Module):
