@@ -5,8 +5,8 @@ import torch
 
 from mspgsen import api
 from mspgsen.errors import UserError
-from mspgsen.training import checkpoint
-from mspgsen.training.checkpoint import load_state, save_state
+from mspgsen.support import checkpoint
+from mspgsen.support.checkpoint import load_state, save_state
 
 from conftest import tiny_config
 

@@ -93,7 +93,7 @@ def test_images_sample_to_a_uint8_array_and_a_grid(capsys, tmp_path, tiny_images
 
 def test_sampling_uses_the_ema_generator_when_there_is_one(tmp_path, capsys):
     from mspgsen.sampling import load_generator
-    from mspgsen.training.rundir import RunDir
+    from mspgsen.support.rundir import RunDir
 
     run_cli(capsys, *train_args(tmp_path, "--set", "model.ema_decay=0.9"))
     assert load_generator(RunDir(tmp_path / "run")).ema is True

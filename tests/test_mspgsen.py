@@ -21,7 +21,7 @@ from mspgsen.nn.pyramid import active_scale, downsample_pyramid, fade_pyramid, g
 from mspgsen.resolve import resolve
 from mspgsen.sampling import load_generator
 from mspgsen.training.loop import run_step
-from mspgsen.training.rundir import existing_run_dir
+from mspgsen.support.rundir import existing_run_dir
 from mspgsen.training.state import TrainingState
 
 from conftest import TINY, tiny_config

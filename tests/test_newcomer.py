@@ -12,7 +12,7 @@ import torch
 from mspgsen import api
 from mspgsen.cli import main
 from mspgsen.errors import UserError
-from mspgsen.training.checkpoint import load_state
+from mspgsen.support.checkpoint import load_state
 
 from conftest import TINY, tiny_config
 

@@ -12,8 +12,8 @@ import torch
 
 from mspgsen import api
 from mspgsen.errors import UserError
-from mspgsen.training import checkpoint
-from mspgsen.training.checkpoint import load_state
+from mspgsen.support import checkpoint
+from mspgsen.support.checkpoint import load_state
 
 from conftest import TINY, tiny_config
 from support import faults

@@ -15,7 +15,7 @@ from mspgsen.data import load_data
 from mspgsen.errors import UserError
 from mspgsen.families import FAMILIES
 from mspgsen.sampling import load_networks
-from mspgsen.training.rundir import existing_run_dir
+from mspgsen.support.rundir import existing_run_dir
 from mspgsen.training.state import TrainingState
 
 from conftest import tiny_config

@@ -133,3 +133,42 @@ class Halving(Controller):
     assert [row["lr/G"] for row in rows if "lr/G" in row][-1] == pytest.approx(config.model.optim_g.lr / 4)
     with pytest.raises(UserError, match="'train.halving.every' must be at least 1"):
         tiny_config(tmp_path, extra=["train.controllers=[halving]", "train.halving.every=0"])
+
+
+def allowed_imports() -> dict[str, set[str]]:
+    """docs/design.md's table: folder → the folders it may import (errors always)."""
+    text = (PACKAGE.parents[1] / "docs" / "design.md").read_text()
+    table = text.split("<!-- imports: begin -->")[1].split("<!-- imports: end -->")[0]
+    rows = [line.strip("|").split("|") for line in table.strip().splitlines()[2:]]
+    return {folder.strip(): {"errors"} | ({name.strip() for name in allowed.split(",")} - {"nothing"})
+            for folder, allowed in rows}
+
+
+def folder_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "mspgsen"
+
+
+def test_every_import_is_one_that_docs_design_allows():
+    allowed = allowed_imports()
+    graph = import_graph()
+    folders = {folder_of(module) for module in graph} - {"mspgsen", "errors", "__main__"}
+    assert folders == set(allowed), "docs/design.md's import table and the package's folders differ"
+    wrong = sorted(f"{module} imports {target}" for module, targets in graph.items() for target in targets
+                   if folder_of(module) in allowed and folder_of(target) != folder_of(module)
+                   and folder_of(target) not in allowed[folder_of(module)])
+    assert wrong == []
+
+
+def test_the_import_rule_check_catches_a_forbidden_import(monkeypatch):
+    real = import_graph()
+    with_upward = {**real, "mspgsen.nn.layers": real["mspgsen.nn.layers"] | {"mspgsen.training.loop"}}
+    monkeypatch.setitem(import_graph.__globals__, "import_graph", lambda: with_upward)
+    with pytest.raises(AssertionError, match="mspgsen.nn.layers imports mspgsen.training.loop"):
+        test_every_import_is_one_that_docs_design_allows()
+
+
+def test_no_module_is_longer_than_300_lines_and_the_command_line_is_small():
+    lengths = {path.relative_to(PACKAGE): len(path.read_text().splitlines()) for path in PACKAGE.rglob("*.py")}
+    assert [str(path) for path, lines in lengths.items() if lines > 300] == []
+    assert lengths[Path("cli.py")] < 150

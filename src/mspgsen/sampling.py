@@ -12,9 +12,9 @@ from mspgsen.contracts import DataShape, Family
 from mspgsen.errors import UserError
 from mspgsen.families import FAMILIES
 from mspgsen.resolve import resolve
-from mspgsen.training.console import progress_bar
+from mspgsen.support.console import progress_bar
 from mspgsen.training.device import autocast
-from mspgsen.training.rundir import RunDir
+from mspgsen.support.rundir import RunDir
 from mspgsen.training.snapshot import load_snapshot
 
 SAMPLE_BATCH = {"cpu": 1000, "cuda": 4096}  # samples per generator call, by device type
@@ -53,7 +53,7 @@ class LoadedNetworks:
 
 def load_networks(run: RunDir, device: torch.device | str = "cpu") -> LoadedNetworks:
     """All networks of a run from its resume checkpoint (D, E, ... as well as G)."""
-    from mspgsen.training.checkpoint import load_state
+    from mspgsen.support.checkpoint import load_state
 
     shape, _, metadata = load_snapshot(run)
     config = resolve([json.loads(metadata["config"])])

@@ -122,7 +122,7 @@ def last_logged_step(run_dir: Path) -> int:
 def checkpoint_on_disk(run_dir: Path) -> tuple[int, bool]:
     """(step, loadable) of the run's checkpoint; (0, True) when none was written yet."""
     from mspgsen.errors import UserError
-    from mspgsen.training.checkpoint import load_state
+    from mspgsen.support.checkpoint import load_state
 
     path = run_dir / "checkpoint.safetensors"
     if not path.exists():
@@ -140,7 +140,7 @@ def _child(argv: list[str]) -> int:
     if argv[:1] == ["--"]:
         argv = argv[1:]
     if slow > 0:
-        from mspgsen.training import checkpoint
+        from mspgsen.support import checkpoint
 
         write = checkpoint.save_file
 

@@ -19,7 +19,7 @@ from mspgsen.report.outputs import write_metrics
 from mspgsen.report.plots import save_image_grid, save_scatter
 from mspgsen.sampling import load_networks
 from mspgsen.training.device import resolve_device
-from mspgsen.training.rundir import existing_run_dir
+from mspgsen.support.rundir import existing_run_dir
 
 DEFAULT_SAMPLES = 10_000
 MISSED_MODE_SHARE = 0.5  # a mode is missed when at least this share of its real samples is

@@ -16,7 +16,7 @@ from mspgsen.report.outputs import record_point_metrics, write_metrics
 from mspgsen.sampling import draw, load_generator
 from mspgsen.training.device import resolve_device
 from mspgsen.training.hardware import choose_precision
-from mspgsen.training.rundir import existing_run_dir
+from mspgsen.support.rundir import existing_run_dir
 
 DEFAULT_IMAGE_METRICS = ("fid", "is", "kid", "prc")
 IMAGE_SAMPLES = 10_000  # generated images per image evaluation unless --n says otherwise

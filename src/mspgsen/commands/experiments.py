@@ -28,7 +28,7 @@ from typing import Any
 from mspgsen.commands.protocol import Protocol
 from mspgsen.errors import UserError
 from mspgsen.evaluation.registry import METRICS, Metric, headline, metric
-from mspgsen.training.console import progress_bar
+from mspgsen.support.console import progress_bar
 
 DEFAULT_CONTROLLER_COMPONENTS = ("apfl", "balance")  # for a family that names no components of its own
 NOT_METRICS = {"variant", "seed", "steps", "batch_size", "run", "samples", "num_samples", "num_modes", "step"}
@@ -192,25 +192,26 @@ def run_variants(variants: list[Variant], protocol: Protocol) -> tuple[list[dict
 
 
 def configure_job(job: Job):
-    from mspgsen import api
+    from mspgsen.commands.train import configure
 
     p = job.protocol
     threads = ["train.threads=1"] if p.workers > 1 else []  # the cores are shared between the workers
-    return api.configure(model=p.model, data=p.data, data_root=p.data_root, seed=job.seed, steps=p.steps,
+    return configure(model=p.model, data=p.data, data_root=p.data_root, seed=job.seed, steps=p.steps,
                          batch_size=p.batch_size, device=p.device, out=job.out,
                          overrides=["train.progress=false", *threads, *p.overrides, *job.variant.overrides])
 
 
 def run_variant(job: Job) -> dict[str, Any]:
     """Train one (variant, seed) and measure it; runs in a worker process when there are several."""
-    from mspgsen import api
+    from mspgsen.commands.evaluate import evaluate
+    from mspgsen.commands.train import train
 
     p, config = job.protocol, configure_job(job)
-    result = api.train(config)
+    result = train(config)
     if result.metrics is not None:  # 2-D points: the mode metrics of the finished run
         measured = dict(result.metrics)
     else:
-        measured = api.evaluate(result.run_dir, metrics=p.metrics, features=p.features, num_samples=p.num_samples,
+        measured = evaluate(result.run_dir, metrics=p.metrics, features=p.features, num_samples=p.num_samples,
                                 device=p.device)
     numbers = {k: float(v) for k, v in measured.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     return {"variant": job.variant.name, "seed": job.seed, "steps": result.step,  # as trained (a time limit may end it)

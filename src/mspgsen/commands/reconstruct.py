@@ -13,7 +13,7 @@ from mspgsen.errors import UserError
 from mspgsen.report.plots import save_image_grid
 from mspgsen.sampling import load_generator, load_networks
 from mspgsen.training.device import resolve_device
-from mspgsen.training.rundir import existing_run_dir
+from mspgsen.support.rundir import existing_run_dir
 
 INTERPOLATION_STEPS = 10
 

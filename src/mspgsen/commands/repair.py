@@ -33,7 +33,7 @@ from mspgsen.families.mspgsen import MSPGSEN
 from mspgsen.families.partitioned import PartitionedTraining
 from mspgsen.resolve import resolve
 from mspgsen.sampling import LoadedNetworks, load_networks
-from mspgsen.training.rundir import existing_run_dir
+from mspgsen.support.rundir import existing_run_dir
 from mspgsen.training.state import TrainingState
 
 # a base run that drew fresh points (ring8, grid25 without data.size) is repaired on a fixed set of

@@ -13,7 +13,7 @@ from mspgsen.evaluation import to_uint8
 from mspgsen.report.outputs import save_samples_figure
 from mspgsen.sampling import draw, load_generator
 from mspgsen.training.device import resolve_device
-from mspgsen.training.rundir import existing_run_dir
+from mspgsen.support.rundir import existing_run_dir
 
 
 def sample(run_dir: str | Path, n: int, out: str | Path, seed: int = 0, device: str = "cpu") -> Path:

@@ -25,7 +25,7 @@ from mspgsen.families import FAMILIES
 from mspgsen.report.outputs import finish_run, write_preview, write_report_page
 from mspgsen.report.periodic import PeriodicEvaluator
 from mspgsen.resolve import resolve, run_config_keys
-from mspgsen.training.checkpoint import short_reason, state_bytes
+from mspgsen.support.checkpoint import short_reason, state_bytes
 from mspgsen.training.device import resolve_device
 from mspgsen.training.disk_budget import disk_budget, free_space_problem
 from mspgsen.training.distributed import ShardedStream, World, join_world, local_batch_size
@@ -33,7 +33,7 @@ from mspgsen.training.hardware import settle_machine
 from mspgsen.training.logger import RunLogger, SilentLogger
 from mspgsen.training.loop import train_loop
 from mspgsen.training.memory import check_step_fits
-from mspgsen.training.rundir import RunDir, RunLock, existing_run_dir, new_run_dir
+from mspgsen.support.rundir import RunDir, RunLock, existing_run_dir, new_run_dir
 from mspgsen.training.seeding import seed_everything
 from mspgsen.training.snapshot import disk_errors_stop_the_run, resume_run
 from mspgsen.training.state import TrainingState

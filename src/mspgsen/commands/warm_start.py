@@ -12,7 +12,7 @@ from typing import Callable
 
 from mspgsen.errors import UserError
 from mspgsen.sampling import load_networks
-from mspgsen.training.rundir import existing_run_dir
+from mspgsen.support.rundir import existing_run_dir
 from mspgsen.training.state import TrainingState
 
 

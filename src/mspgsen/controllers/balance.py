@@ -45,6 +45,8 @@ from mspgsen.contracts import Controller, Knobs, run_progress
 from mspgsen.controllers.base import quality_signal, register_controller
 from mspgsen.controllers.dqn import DQNAgent
 from mspgsen.errors import UserError
+from mspgsen.support.checkpoint import load_state
+from mspgsen.support.rundir import existing_run_dir
 
 ACTIONS = ("no-op", "extra-d", "extra-g", "lr-g-up", "lr-g-down", "lr-d-up", "lr-d-down", "ema-slower", "ema-faster")
 GENERATOR_OUTPUT = ("G(z)/mean", "G(z)/std", "G(z)/diversity")
@@ -166,9 +168,6 @@ class Balance(Controller):
 
 def agent_of_run(run_dir: str | Path) -> dict[str, Any]:
     """The balancer's agent state saved in another run's checkpoint."""
-    from mspgsen.training.checkpoint import load_state
-    from mspgsen.training.rundir import existing_run_dir
-
     run = existing_run_dir(run_dir, need_checkpoint=True)
     saved = load_state(run.checkpoint).get("controllers", {})
     if "balance" not in saved:

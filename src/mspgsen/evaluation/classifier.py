@@ -19,8 +19,8 @@ from mspgsen.data.images import ImageTensorSource
 from mspgsen.data.paths import cache_dir
 from mspgsen.errors import UserError
 from mspgsen.nn.classifier import ImageClassifier
-from mspgsen.training.checkpoint import atomic_write, read_metadata
-from mspgsen.training.console import progress_bar
+from mspgsen.support.checkpoint import atomic_write, read_metadata
+from mspgsen.support.console import progress_bar
 
 
 @dataclass

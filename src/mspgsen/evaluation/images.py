@@ -20,7 +20,7 @@ from mspgsen.metrics.extractors import ClassifierFeatures, InceptionFeatures
 from mspgsen.metrics.features import (feature_statistics, frechet_distance, inception_score, kernel_distance,
                                       precision_recall)
 from mspgsen.metrics.stacked_mnist import PROTOCOL_SAMPLES, StackedDigitReader, modes_from_logits
-from mspgsen.training.checkpoint import atomic_write
+from mspgsen.support.checkpoint import atomic_write
 
 IMAGE_METRICS = ("fid", "is", "kid", "prc", "modes")
 Extractor = Callable[[torch.Tensor], dict[str, torch.Tensor]]

@@ -13,7 +13,7 @@ from mspgsen.evaluation.points import PointEvaluator
 from mspgsen.metrics.stacked_mnist import PROTOCOL_SAMPLES as STACKED_SAMPLES
 from mspgsen.report.plots import save_image_grid, save_partition_timeline, save_scatter, save_training_curves
 from mspgsen.sampling import draw
-from mspgsen.training.rundir import RunDir
+from mspgsen.support.rundir import RunDir
 from mspgsen.training.state import TrainingState
 
 PREVIEW_SEED = 1234  # previews use the same latents at every step, so they can be compared

@@ -8,7 +8,7 @@ from __future__ import annotations
 from mspgsen.config import RunConfig
 from mspgsen.evaluation import ImageEvaluator, PointEvaluator, parse_metrics, score, to_uint8
 from mspgsen.sampling import draw
-from mspgsen.training.rundir import RunDir
+from mspgsen.support.rundir import RunDir
 from mspgsen.training.snapshot import save_snapshot
 from mspgsen.training.state import TrainingState
 

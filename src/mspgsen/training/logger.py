@@ -9,8 +9,8 @@ import time
 
 from torch.utils.tensorboard import SummaryWriter
 
-from mspgsen.training.console import duration, progress_bar
-from mspgsen.training.rundir import RunDir
+from mspgsen.support.console import duration, progress_bar
+from mspgsen.support.rundir import RunDir
 
 DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS}  # a full or failing disk
 PROGRESS_KEYS = ("D/adv", "G/adv", "D(x)", "D(G(z))", "img/s")

@@ -13,7 +13,7 @@ from mspgsen.training.distributed import phase_view
 from mspgsen.training.guard import DivergenceGuard, KNOB
 from mspgsen.training.interrupt import GracefulStop
 from mspgsen.training.logger import RunLogger
-from mspgsen.training.rundir import RunDir
+from mspgsen.support.rundir import RunDir
 from mspgsen.training.snapshot import save_run
 from mspgsen.training.state import TrainingState
 

@@ -11,10 +11,10 @@ from safetensors.torch import save_file
 from mspgsen.config import RunConfig
 from mspgsen.contracts import DataShape
 from mspgsen.errors import UserError
-from mspgsen.training.checkpoint import (DamagedCheckpoint, atomic_write, load_state, metadata_checksum, read_metadata,
+from mspgsen.support.checkpoint import (DamagedCheckpoint, atomic_write, load_state, metadata_checksum, read_metadata,
                                          save_state, short_reason, tensor_checksum, verified_tensors)
 from mspgsen.training.logger import DISK_ERRNOS
-from mspgsen.training.rundir import RunDir
+from mspgsen.support.rundir import RunDir
 from mspgsen.training.state import TrainingState
 
 
