@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-from typing import Generic, Iterator, TypeVar
+import importlib
+import pkgutil
+from importlib.metadata import entry_points
+from typing import Any, Callable, Generic, Iterator, TypeVar
 
 from mspgsen.errors import UserError
 
@@ -35,6 +38,10 @@ class Registry(Generic[T]):
         finally:
             del self._items[name]
 
+    def sort(self, key: Callable[[T], Any]) -> None:
+        """Order the items by `key` of each (the order `names()` and iteration give)."""
+        self._items = dict(sorted(self._items.items(), key=lambda item: key(item[1])))
+
     def canonical(self, name: str) -> str:
         if name in self._items:
             return name
@@ -59,3 +66,17 @@ class Registry(Generic[T]):
 
     def __iter__(self) -> Iterator[tuple[str, T]]:
         return iter(self._items.items())
+
+
+def import_package(package: str, path: list[str]) -> None:
+    """Import every module of a package, so each registers what it defines: a new family or
+    controller is one new file, with no list to extend."""
+    for module in pkgutil.iter_modules(path):
+        importlib.import_module(f"{package}.{module.name}")
+
+
+def import_plugins(group: str) -> None:
+    """Import the modules other installed packages declare under the entry-point `group`
+    (`mspgsen.families`, `mspgsen.controllers`): a plug-in registers itself on import."""
+    for entry in entry_points(group=group):
+        importlib.import_module(entry.value.split(":")[0])

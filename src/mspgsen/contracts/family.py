@@ -31,6 +31,7 @@ class Family:
     name: ClassVar[str]
     aliases: ClassVar[tuple[str, ...]] = ()
     summary: ClassVar[str] = ""
+    rank: ClassVar[int] = 50  # where `mspgsen list` and studies of every family show it (lower first)
     Config: ClassVar[type[FamilyConfig]] = FamilyConfig
     generator_key: ClassVar[str] = "G"  # the network that samples; its EMA copy is kept
     # Why the family cannot train on several processes (state kept per training sample, say); None: it can.

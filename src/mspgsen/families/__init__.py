@@ -1,9 +1,12 @@
-"""Model families, registered by name. Importing this package registers all of them."""
+"""Model families, registered by name. Importing this package imports every module in it (and the
+`mspgsen.families` entry points of installed plug-ins), each registering its families; they are
+listed by their `rank`."""
 from mspgsen.families.base import FAMILIES, register_family
-# Registration order is the order `mspgsen list` shows.
-from mspgsen.families import mspgsen, dcgan, wgan, wgan_gp, sagan, sagan_wgangp, vaegan, dyngan  # noqa: F401,E402,I001
-from mspgsen.families import mspgsen_repaired, vaegan_repaired  # noqa: F401,E402,I001  (made by `mspgsen repair`)
+from mspgsen.registry import import_package, import_plugins
 
+import_package(__name__, __path__)
+import_plugins("mspgsen.families")
+FAMILIES.sort(key=lambda family: family.rank)
 
 
 def study_families() -> list[str]:

@@ -17,6 +17,7 @@ class DCGANConfig(AdversarialConfig):
 @register_family
 class DCGAN(AdversarialFamily):
     name = "dcgan"
+    rank = 10
     aliases = ("gan",)
     summary = "batch-norm conv G/D, non-saturating loss, Adam(2e-4, β=(0.5, 0.999))"
     Config = DCGANConfig

@@ -40,6 +40,7 @@ class DynGANConfig(PartitionSettings, AdversarialConfig):
 @register_family
 class DynGAN(PartitionedTraining, AdversarialFamily):
     name = "dyngan"
+    rank = 70
     summary = ("conditional GAN over a growing partition of the training set: samples D stays sure of "
                "become new partitions (needs a finite set; ring8/grid25 with data.size)")
     Config = DynGANConfig

@@ -36,6 +36,7 @@ __all__ = ["MSPGSEN", "MSPGSENConfig"]
 @register_family
 class MSPGSEN(Family):
     name = "mspgsen"
+    rank = 0
     aliases = ("mspg-sen",)
     summary = ("multi-scale progressive G of GCTDRN blocks with DEMA, multi-scale D, AFE auxiliary critic, "
                "conditional path, AdamW, EMA 0.9999")

@@ -36,6 +36,7 @@ class RepairedMSPGSENConfig(PartitionSettings, MSPGSENConfig):
 @register_family
 class RepairedMSPGSEN(PartitionedTraining, MSPGSEN):
     name = "mspgsen-repaired"
+    rank = 90
     aliases = ()
     made_by_repair = True  # left out of studies of every family (families.study_families)
     summary = "an mspgsen run trained on over the partitions its generator misses (made by `mspgsen repair`)"

@@ -27,6 +27,7 @@ class SAGANConfig(AdversarialConfig):
 @register_family
 class SAGAN(AdversarialFamily):
     name = "sagan"
+    rank = 40
     summary = "self-attention, spectral norm in G and D, hinge loss, TTUR Adam(1e-4 / 4e-4, β=(0, 0.9))"
     Config = SAGANConfig
     net_spec = SAGAN_NETS

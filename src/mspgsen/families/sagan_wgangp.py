@@ -21,6 +21,7 @@ class SAGANWGANGPConfig(SAGANConfig):
 @register_family
 class SAGANWGANGP(SAGAN):
     name = "sagan-wgangp"
+    rank = 50
     summary = "SAGAN networks with Wasserstein loss + gradient penalty λ=10, TTUR Adam(1e-4 / 4e-4)"
     Config = SAGANWGANGPConfig
     loss = Wasserstein()

@@ -49,6 +49,7 @@ class VAEGANConfig(FamilyConfig):
 @register_family
 class VAEGAN(Family):
     name = "vaegan"
+    rank = 60
     aliases = ("vae-gan",)
     summary = ("encoder + generator-as-decoder + D with 8-head attention; adversarial, KL, reconstruction, "
                "perceptual, style and self-supervised losses; lr G/D 2e-4, VAE 1e-3, R 1e-4")

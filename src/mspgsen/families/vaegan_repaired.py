@@ -34,6 +34,7 @@ class RepairedVAEGANConfig(PartitionSettings, VAEGANConfig):
 @register_family
 class RepairedVAEGAN(PartitionedTraining, VAEGAN):
     name = "vaegan-repaired"
+    rank = 91
     aliases = ()
     made_by_repair = True  # left out of studies of every family (families.study_families)
     summary = "a vaegan run trained on over the partitions its generator misses (made by `mspgsen repair`)"

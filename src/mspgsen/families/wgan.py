@@ -26,6 +26,7 @@ class WGANConfig(AdversarialConfig):
 @register_family
 class WGAN(AdversarialFamily):
     name = "wgan"
+    rank = 20
     summary = "Wasserstein loss, weight clipping c=0.01, RMSprop(5e-5), n_critic=5"
     Config = WGANConfig
     net_spec = NetSpec(g_norm="batch", d_norm="batch", dcgan_init=True)

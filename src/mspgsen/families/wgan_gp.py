@@ -27,6 +27,7 @@ class WGANGPConfig(AdversarialConfig):
 @register_family
 class WGANGP(AdversarialFamily):
     name = "wgan-gp"
+    rank = 30
     summary = "Wasserstein loss + gradient penalty λ=10, Adam(1e-4, β=(0, 0.9)), n_critic=5"
     Config = WGANGPConfig
     net_spec = NetSpec(g_norm="batch", d_norm="none")
