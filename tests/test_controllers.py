@@ -5,7 +5,7 @@ import torch
 
 from mspgsen import api
 from mspgsen.contracts import Controller
-from mspgsen.controllers import CONTROLLERS, register_controller
+from mspgsen.controllers import CONTROLLERS
 from mspgsen.errors import UserError
 
 from conftest import tiny_config
@@ -31,16 +31,13 @@ class FreezeGenerator(Controller):
         return {"frozen": 1.0}
 
 
-if FreezeGenerator.name not in CONTROLLERS:
-    register_controller(FreezeGenerator)
-
-
 def test_a_controller_acts_only_through_knobs_and_the_loop_obeys_them(tmp_path):
     from safetensors.torch import load_file
 
     config = tiny_config(tmp_path, steps=15, name="b", extra=["train.controllers=[test-freeze-generator]",
                                                               "model.ema_decay=0"])
-    later = api.train(config)
+    with CONTROLLERS.temporarily(FreezeGenerator.name, FreezeGenerator):  # registered for this test only
+        later = api.train(config)
     rows = logged(later.run_dir)
     assert rows[0]["lr/G"] == 2e-4 and all(r["lr/G"] == 0.0 for r in rows[1:])
     g = load_file(str(later.run_dir / "checkpoint.safetensors"))

@@ -100,9 +100,29 @@ def test_weight_clipping_keeps_the_critic_inside_the_box():
     assert max(float(p.abs().max()) for p in state.nets["D"].parameters()) <= 0.01
 
 
-def test_gradient_penalty_is_weighted_by_its_knob():
+def test_gradient_penalty_is_weighted_by_its_knob_in_the_loss_the_loop_backpropagates(monkeypatch):
+    """The loop's D loss is D/adv + 10·D/gp: the gradient it steps with equals that sum's, by hand."""
     state = make_state("wgan-gp", DataConfig(name="ring8"))
-    assert state.knobs.weight("D/gp") == 10.0 and state.knobs.weight("D/adv") == 1.0
+    assert state.knobs.weight("D/gp") == 10.0
+    parameters = list(state.nets["D"].parameters())
+    by_hand, penalty_gradients, stepped = [], [], []
+
+    def compute(ctx):
+        terms = d_phase.compute(ctx)
+        by_hand.append(torch.autograd.grad(terms["D/adv"] + 10.0 * terms["D/gp"], parameters, retain_graph=True))
+        penalty_gradients.append(torch.autograd.grad(terms["D/gp"], parameters, retain_graph=True, allow_unused=True))
+        return terms
+
+    d_phase = state.family.phases()[0]
+    recording = type(d_phase)(d_phase.name, d_phase.optimizer, d_phase.trains, compute)
+    monkeypatch.setattr(state.optimizers["D"], "step", lambda *a, **k: stepped.append([p.grad.clone()
+                                                                                        for p in parameters]))
+    run_step(state, [recording], context(state), "fp32")
+    assert len(stepped) == 5  # n_critic
+    for looped, expected in zip(stepped[0], by_hand[0]):
+        torch.testing.assert_close(looped, expected)
+    # the penalty moves D, so a loop that left its weight at 1 (or dropped it) would fail the check above
+    assert max(float(g.abs().max()) for g in penalty_gradients[0] if g is not None) > 1e-3
 
 
 @pytest.mark.parametrize("model", ALL)

@@ -8,6 +8,7 @@ import stat
 
 import pytest
 import torch
+from PIL import Image
 
 from mspgsen import api
 from mspgsen.cli import main
@@ -172,11 +173,28 @@ def test_a_grid_of_digits_is_legible_and_titled(tmp_path):
     assert (band < 128).any() and (band > 128).float().mean() > 0.8  # dark text on a white band
 
 
-def test_a_run_ends_with_figures_that_say_what_they_show(tmp_path):
-    api.train(tiny_config(tmp_path, steps=10))
+def test_a_run_ends_with_figures_that_say_what_they_show(tmp_path, monkeypatch):
+    """The final scatter plots the run's own samples with the data's centres, under a title naming
+    the model, data and step; the curves figure draws the logged losses."""
+    import matplotlib.axes
+
+    drawn = []
+    for method in ("scatter", "plot", "set_title"):
+        original = getattr(matplotlib.axes.Axes, method)
+        monkeypatch.setattr(matplotlib.axes.Axes, method, lambda self, *a, _o=original, _m=method, **k:
+                            drawn.append((_m, a, k)) or _o(self, *a, **k))
+    api.train(tiny_config(tmp_path, steps=10, extra=["train.log_every=2"]))
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())["modes2d"]
-    assert metrics["num_samples"] == 500 and (tmp_path / "run" / "samples.png").stat().st_size > 10_000
-    assert (tmp_path / "run" / "training_curves.png").is_file()
+    assert metrics["num_samples"] == 500
+    points = [a[0] for m, a, k in drawn if m == "scatter" and len(a) >= 2 and len(a[0]) == 2500]
+    assert points, "the samples' scatter was not drawn"  # PREVIEW_POINTS of the run's G
+    centres = [a[0] for m, a, k in drawn if m == "scatter" and len(a) >= 2 and len(a[0]) == 8]
+    assert centres, "ring8's 8 centres were not drawn"
+    titles = [str(a[0]) for m, a, k in drawn if m == "set_title" and a]
+    assert any("dcgan on ring8, step 10" in title for title in titles)
+    assert any(m == "plot" and len(a) >= 2 and len(a[0]) == 5 for m, a, k in drawn)  # 5 logged ticks per curve
+    for name in ("samples.png", "training_curves.png"):
+        assert Image.open(tmp_path / "run" / name).size[0] > 300
 
 
 def test_a_second_writer_is_refused_and_a_killed_writers_lock_does_not_block(tmp_path):
