@@ -141,3 +141,24 @@ def test_resume_with_periodic_evaluation_is_exact_and_keeps_the_best(tmp_path):
     a, b = weights(straight.run_dir), weights(resumed.run_dir)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert (straight.run_dir / "metrics.jsonl").read_text() == (resumed.run_dir / "metrics.jsonl").read_text()
+
+
+def test_a_run_saved_by_the_previous_release_still_samples_and_resumes(tmp_path):
+    """tests/fixtures/run-b28af6c: a 6-step dcgan run on ring8 saved by commit b28af6c (2026-12-07),
+    before the config, CLI and support floor moved. It must still load, sample and resume."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    import numpy as np
+
+    from mspgsen.cli import main
+
+    run = tmp_path / "old"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "run-b28af6c", run)
+    assert main(["sample", "--run", str(run), "--n", "32", "--out", str(tmp_path / "s.npz")]) == 0
+    assert np.load(tmp_path / "s.npz")["points"].shape == (32, 2)
+    resumed = api.train(api.configure(base_run=run, out=str(run), steps=9), resume=True)
+    assert resumed.completed and resumed.step == 9
+    rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in rows] == [3, 6, 9]
