@@ -40,10 +40,13 @@ def resolve(sources: list[dict[str, Any]], overrides: list[str] = ()) -> RunConf
     family = FAMILIES.get(model_raw.get("name", FamilyConfig.name))
     model_raw["name"] = family.name
     check_top_level(raw)
+    train_raw = raw.get("train") or {}
+    if isinstance(train_raw, dict):  # the family's own training defaults (mspgsen's batch) under the user's
+        train_raw = {**family.train_defaults, **train_raw}
     config = RunConfig(
         model=from_mapping(family.Config, model_raw, "model"),
         data=from_mapping(DataConfig, raw.get("data") or {}, "data"),
-        train=from_mapping(train_settings(), raw.get("train") or {}, "train"),
+        train=from_mapping(train_settings(), train_raw, "train"),
     )
     for section in ("model", "data", "train"):
         check_ranges(getattr(config, section), section)

@@ -31,6 +31,8 @@ class Family:
     name: ClassVar[str]
     aliases: ClassVar[tuple[str, ...]] = ()
     summary: ClassVar[str] = ""
+    # training settings this family takes by default in place of TrainConfig's (a config file or flag still wins)
+    train_defaults: ClassVar[dict[str, Any]] = {}
     rank: ClassVar[int] = 50  # where `mspgsen list` and studies of every family show it (lower first)
     Config: ClassVar[type[FamilyConfig]] = FamilyConfig
     generator_key: ClassVar[str] = "G"  # the network that samples; its EMA copy is kept
