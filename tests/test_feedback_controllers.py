@@ -66,9 +66,9 @@ def test_apfl_counts_a_better_metric_as_progress():
 
 
 def test_apfl_phases_floor_the_noise_early_and_add_feature_matching_late():
-    controller, knobs = apfl(steps=1000), run_knobs()
+    controller, knobs = apfl(steps=1000, early_noise=0.1), run_knobs()
     controller.act(10, indicators(0.7), knobs)
-    assert knobs.noise() >= 0.1  # early: simplified D feedback
+    assert knobs.noise() >= 0.1  # early: simplified D feedback, with a noise floor where one is set
     controller.act(500, indicators(0.7), knobs)
     assert knobs.noise() == 0.0 and knobs.weight("G/fm") == 0.0  # middle: full strength
     controller.act(900, indicators(0.7), knobs)
@@ -393,11 +393,12 @@ def test_the_ema_follows_the_decay_a_controller_sets():
 
 
 def test_apfl_leaves_ds_learning_rate_and_feature_matching_alone_in_its_early_phase():
-    """Every D is 'too accurate' in the first ticks: APFL's rules wait for the middle phase."""
+    """Every D is 'too accurate' in the first ticks: APFL's rules wait for the middle phase, and by
+    default it adds no noise there either."""
     controller, knobs = apfl(steps=1000, lr_gamma=1.0), run_knobs()
     for tick in range(8):  # the early phase (first 10%): D always right, G's loss never falling
         controller.act(10 * tick, indicators(1.0, g_trend=0.5), knobs)
-    assert knobs.lr("D", 1.0) == 1.0 and knobs.weight("G/fm") == 0.0
+    assert knobs.lr("D", 1.0) == 1.0 and knobs.weight("G/fm") == 0.0 and knobs.noise() == 0.0
     controller.act(200, indicators(1.0, g_trend=0.5), knobs)  # middle phase: the rule acts at once
     assert knobs.lr("D", 1.0) < 1.0
 

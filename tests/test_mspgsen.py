@@ -480,3 +480,22 @@ def test_a_trained_generator_draws_every_border_as_dark_as_the_data(tmp_path):
     assert max(darkness.values()) < 0.3, darkness  # the data's frame is 0, its inside 0.63 on average
     assert max(darkness.values()) - min(darkness.values()) < 0.1, darkness
     assert mean[3:13, 3:13].mean() > max(darkness.values()) + 0.3
+
+
+def test_g_grows_its_features_smoothly_and_alike_at_every_border():
+    """G's features reach the next scale bilinearly: no 2x2 block of copies for the dilated branches
+    to read in a grid (nearest growth gave mspgsen's samples a blocky look and cost it modes,
+    docs/benchmarks.md 2026-12-07), and flipping commutes with it as with the pyramid."""
+    config = resolve([{"model": "mspgsen"}])
+    assert config.model.g_upsample == "bilinear"
+    family = FAMILIES.get("mspgsen")(config.model, DataShape("images", (3, 28, 28)))
+    generator = family.build_networks()["G"]
+    x = torch.randn(2, 8, 7, 7)
+    grown = generator._grow(x, (14, 14))
+    blocks = grown.unfold(2, 2, 2).unfold(3, 2, 2).flatten(-2)  # every aligned 2x2 block
+    assert (blocks.std(dim=-1) > 1e-6).all()
+    for dims in ([2], [3]):
+        torch.testing.assert_close(generator._grow(x.flip(dims), (14, 14)), grown.flip(dims))
+    nearest = resolve([{"model": {"name": "mspgsen", "g_upsample": "nearest"}}])
+    old = FAMILIES.get("mspgsen")(nearest.model, DataShape("images", (3, 28, 28))).build_networks()["G"]
+    assert (old._grow(x, (14, 14)).unfold(2, 2, 2).unfold(3, 2, 2).flatten(-2).std(dim=-1) < 1e-6).all()

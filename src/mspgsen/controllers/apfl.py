@@ -4,12 +4,13 @@ Once per tick it reads D's accuracy, the trend of G's loss and the latest period
 turns four knobs: its own factor on each side's learning rate, the instance noise it adds, and
 the weight of the feature-matching loss L_FM (eq. 12). Training moves through three phases by step:
 
-- early: simplified discriminator feedback, an instance-noise floor (`early_noise`);
+- early: simplified discriminator feedback: the rules below held back, and an instance-noise floor
+  where `early_noise` sets one (off by default: on Stacked MNIST it cost mspgsen modes);
 - middle: full strength, with the rules below;
 - late: regularisation and annealing, an L_FM floor (`late_fm`) and the noise it added fading out.
 
-Rules, every tick from the middle phase on (the early phase's feedback is the noise floor alone:
-the rules need a D that has learned something, and in the first ticks any D is "too accurate"):
+Rules, every tick from the middle phase on (the rules need a D that has learned something, and in
+the first ticks any D is "too accurate"):
 η ← η·γ^(1/t) on both sides (eq. 8-9, t the tick count) times a StepLR
 factor when `step_every` is set; a discriminator more accurate than `d_strong_accuracy` has its
 learning rate cut and the noise raised, one less accurate than `d_weak_accuracy` gets them back;
