@@ -17,6 +17,13 @@ TINY = ["train.progress=false", "train.log_every=5", "train.sample_every=1000000
         "train.final_eval_n=500"]
 
 
+def pytest_collection_modifyitems(items):
+    """A test that needs the MNIST classifier (trained once per session, about a minute) is slow."""
+    for item in items:
+        if "mnist_classifier" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_cache(tmp_path_factory):
     os.environ["MSPGSEN_CACHE"] = str(tmp_path_factory.mktemp("cache"))

@@ -73,6 +73,7 @@ def test_a_partial_optimizer_override_keeps_the_family_optimizer():
 SHIPPED_CONFIGS = sorted((Path(__file__).parents[1] / "configs").glob("*.yaml"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config_file", SHIPPED_CONFIGS, ids=lambda p: p.name)
 def test_shipped_configs_resolve_and_train(config_file: Path, tmp_path: Path):
     """A renamed key must not break `make demo` or a recipe silently: every file in configs/ still

@@ -30,6 +30,7 @@ def test_mnist_loads_from_the_verified_copy(shared_data):
     assert len(test) == 10000
 
 
+@pytest.mark.slow
 def test_cifar10_reads_the_jpeg_archive_without_unpacking(shared_data):
     source = load_data(DataConfig(name="cifar10", root=str(shared_data), split="test"))
     assert source.images.shape == (10000, 3, 32, 32)

@@ -37,6 +37,7 @@ def sets(*items: str) -> list[str]:
     return [arg for item in items for arg in ("--set", item)]
 
 
+@pytest.mark.slow
 def test_two_processes_train_checkpoint_once_and_resume(tmp_path):
     run_dir = tmp_path / "ddp"
     common = ["--model", "wgan-gp", "--data", "ring8", "--batch-size", "32", "--out", str(run_dir),
@@ -54,6 +55,7 @@ def test_two_processes_train_checkpoint_once_and_resume(tmp_path):
     assert json.loads((run_dir / "metrics.json").read_text())["modes2d"]["step"] == 20
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("data", ["ring8", "images"])
 def test_two_processes_equal_one_with_the_same_global_batch(tmp_path, tiny_images, data):
     data = str(tiny_images) if data == "images" else data

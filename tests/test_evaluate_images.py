@@ -91,6 +91,7 @@ def test_samples_from_a_file_are_measured_against_a_named_data_set(tmp_path, mni
     assert fids["digits"] * 10 < fids["noise"]
 
 
+@pytest.mark.slow
 def test_stacked_mnist_run_reports_modes(tmp_path, shared_data, mnist_classifier):
     run = api.train(tiny_config(tmp_path, "dcgan", "stacked-mnist", steps=2, data_root=str(shared_data),
                                 extra=["data.limit=64", "train.final_eval_n=0"])).run_dir

@@ -15,6 +15,7 @@ from mspgsen.training import fast
 from conftest import tiny_config
 
 
+@pytest.mark.slow
 def test_compiled_training_matches_eager_and_keeps_the_checkpoint_format(tmp_path):
     if fast.compile_unavailable(torch.device("cpu")):
         pytest.skip("torch.compile cannot run on this machine")
@@ -58,6 +59,7 @@ def test_an_unknown_compile_mode_is_a_clear_error(tmp_path):
         tiny_config(tmp_path, "dcgan", extra=["train.compile=fastest"])
 
 
+@pytest.mark.slow
 def test_compiled_spectral_normed_critics_train_as_eager_ones(tmp_path):
     """sagan: spectral norm on both sides and a D that judges the real and the generated batch in
     two calls per update. With torch's spectral norm (power iteration inside each call, u and v

@@ -8,6 +8,7 @@ import os
 import random
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -28,6 +29,7 @@ def child_env():
     return env
 
 
+@pytest.mark.slow
 def test_kill_minus_9_at_random_moments_then_resume_loses_at_most_one_interval(tmp_path):
     env, rng = child_env(), random.Random(0)
     run_dir = tmp_path / "killed"
@@ -66,6 +68,7 @@ def test_kill_minus_9_at_random_moments_then_resume_loses_at_most_one_interval(t
     assert steps == list(range(10, STEPS + 1, 10))  # the log has each tick once, as if never killed
 
 
+@pytest.mark.slow
 def test_sigterm_finishes_the_step_writes_a_checkpoint_and_exits_0(tmp_path):
     run_dir = tmp_path / "term"
     kill = faults.kill_when([*TRAIN, "--out", str(run_dir)], run_dir, "after step 60", faults.after_step(60),

@@ -260,6 +260,7 @@ def test_families_report_gs_output_statistics(tmp_path):
     assert {"G(z)/mean", "G(z)/std", "G(z)/diversity"} <= set(logged)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("data", ["ring8", "images"])
 def test_feedback_controllers_survive_resume_exactly(tmp_path, tiny_images, data):
     from test_resume import weights
@@ -318,6 +319,7 @@ def test_ablation_plans_one_variant_per_component():
         plan_variants("mspgsen", ["dmea"])
 
 
+@pytest.mark.slow
 def test_ablate_writes_a_table_and_a_plot(tmp_path):
     result = experiments.ablate(model="mspgsen", data="ring8", seeds=2, components=["afe", "apfl"], steps=4, batch_size=16,
                         out=tmp_path / "ablation", overrides=[*TINY, "train.eval_samples=200"])
@@ -337,6 +339,7 @@ def test_an_ablation_on_a_time_budget_reports_the_steps_each_variant_made():
     assert experiments._length(runs) == "60 s of training each (100-220 steps)"
 
 
+@pytest.mark.slow
 def test_sweep_varies_one_setting_at_a_time_and_plots_curves(tmp_path):
     from mspgsen.cli import main
 

@@ -158,6 +158,7 @@ def test_the_last_step_ends_within_one_step_of_the_time_limit(monkeypatch):
     assert steps == 3 and 25.0 <= progress.elapsed() <= 35.0  # 3 steps end at 30 s; a 4th would end at 40 s
 
 
+@pytest.mark.slow
 def test_a_time_limited_run_finishes_its_schedules(tmp_path):
     config = tiny_config(tmp_path, steps=10_000_000, extra=["train.time_limit=3", "train.controllers=[linear-lr-decay]",
                                                             "train.log_every=20"])
@@ -170,6 +171,7 @@ def test_a_time_limited_run_finishes_its_schedules(tmp_path):
     assert [r["progress"] for r in rows] == sorted(r["progress"] for r in rows)
 
 
+@pytest.mark.slow
 def test_a_time_limited_mspgsen_run_grows_to_full_size(tmp_path, tiny_images):
     config = tiny_config(tmp_path, model="mspgsen", data=str(tiny_images), steps=10_000_000,
                          extra=["train.time_limit=6", "train.log_every=2", "model.grow_fraction=0.5",

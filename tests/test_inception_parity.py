@@ -39,6 +39,7 @@ def random_inception_weights(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_inception_fid_and_kid_equal_torch_fidelity(random_inception_weights):
     from torch_fidelity import calculate_metrics
 

@@ -1,6 +1,8 @@
 """Training actually learns: after a few hundred steps the generator covers the modes it did not."""
 from __future__ import annotations
 
+import pytest
+
 from mspgsen import api
 from mspgsen.data import load_data
 from mspgsen.config import DataConfig
@@ -24,6 +26,7 @@ def ring_before_and_after(tmp_path, model: str):
     return before, api.train(config).metrics
 
 
+@pytest.mark.slow
 def test_dcgan_learns_every_mode_of_the_ring(tmp_path):
     before, after = ring_before_and_after(tmp_path, "dcgan")
     assert before.high_quality < 0.1
@@ -32,6 +35,7 @@ def test_dcgan_learns_every_mode_of_the_ring(tmp_path):
     assert after["kl"] < 0.15
 
 
+@pytest.mark.slow
 def test_mspgsen_learns_every_mode_of_the_ring(tmp_path):
     """The full model (GCTDRN, DEMA, AFE, instance noise) with the same recipe: all 8 modes, near-uniform."""
     before, after = ring_before_and_after(tmp_path, "mspgsen")

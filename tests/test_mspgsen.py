@@ -273,6 +273,7 @@ def test_auxiliary_critic_sees_a_collapsed_batch():
     assert not torch.allclose(critic(collapsed)[0], critic(varied)[0])  # the same image, judged in its batch
 
 
+@pytest.mark.slow
 def test_mspgsen_trains_on_mnist_from_the_command_line_with_its_labels(tmp_path, shared_data):
     from mspgsen.cli import main
 
@@ -466,6 +467,7 @@ def test_the_scale_pyramid_treats_every_border_alike(side):
                                            upsample(x, sizes[scale + 1]).flip(dims))
 
 
+@pytest.mark.slow
 def test_a_trained_generator_draws_every_border_as_dark_as_the_data(tmp_path):
     """Images with a black frame: after a few hundred steps at the family's defaults the frame G
     draws is dark on all four sides alike (a bright top or left row was the first mspgsen's mark)."""

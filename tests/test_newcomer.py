@@ -197,6 +197,7 @@ def test_a_run_ends_with_figures_that_say_what_they_show(tmp_path, monkeypatch):
         assert Image.open(tmp_path / "run" / name).size[0] > 300
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_refused_and_a_killed_writers_lock_does_not_block(tmp_path):
     import signal
     import subprocess
@@ -284,6 +285,7 @@ def test_a_flipped_byte_in_the_generator_file_is_found_by_sample_and_evaluate(tm
         api.evaluate(run)
 
 
+@pytest.mark.slow
 def test_a_stacked_mnist_run_on_a_fresh_machine_trains_the_digit_classifier_once_and_ends_with_its_figures(
         tmp_path, shared_data, mnist_classifier, monkeypatch, capsys):
     from mspgsen.evaluation import classifier as classifiers

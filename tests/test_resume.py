@@ -81,6 +81,7 @@ def test_n_steps_then_resume_equals_2n_straight(tmp_path, model):
     assert not different, f"differ after resume: {different[:5]}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("data", ["ring8", "images"])
 def test_an_interrupted_mspgsen_run_resumes_exactly(tmp_path, tiny_images, data):
     """MSPG-SEN's own schedules (instance noise, progressive growth) depend on the step and the

@@ -67,6 +67,7 @@ def test_noise_reads_as_one_confident_mode_so_modes_need_a_second_figure(mnist_c
     assert result.modes_covered <= 3
 
 
+@pytest.mark.slow
 def test_classifier_fid_of_real_stacks_is_near_the_floor_and_of_noise_far_above(mnist_classifier, shared_data,
                                                                                    monkeypatch):
     from mspgsen.evaluation.images import StackedModesMetric

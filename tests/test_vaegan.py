@@ -34,6 +34,7 @@ def test_each_network_trains_at_its_own_learning_rate(tiny_images):
     assert [round(g["lr"], 10) for g in groups] == [2e-4, 1e-3, 1e-4]  # G, E (the VAE), R
 
 
+@pytest.mark.slow
 def test_vaegan_learns_to_reconstruct_better_than_the_mean_image(tmp_path, shared_data):
     config = tiny_config(tmp_path, "vaegan", "mnist", steps=150, batch_size=32,
                          extra=[*SMALL, "data.limit=256", "model.width=16"], data_root=str(shared_data))
