@@ -19,7 +19,7 @@ from torch import nn
 
 from mspgsen.contracts import DataShape, Family, Knobs, OptimizerPlan, Phase, StepContext, Terms
 from mspgsen.errors import UserError
-from mspgsen.families.base import discriminator_loss, register_family
+from mspgsen.families.base import discriminator_loss, register_family, with_noise
 from mspgsen.families.mspgsen_config import MSPGSENConfig
 from mspgsen.nn.multiscale import (AuxiliaryDiscriminator, GeneratorOutput, MultiScaleDiscriminator,
                                    MultiScaleGenerator, middle_scale, scale_sizes)
@@ -281,6 +281,4 @@ def _joined(real: Pyramid, fake: Pyramid) -> Pyramid:
 
 
 def _noisy(pyramid: Pyramid, std: float) -> Pyramid:
-    if std <= 0:
-        return pyramid
-    return {i: x + std * torch.randn_like(x) for i, x in pyramid.items()}
+    return pyramid if std <= 0 else {i: with_noise(x, std) for i, x in pyramid.items()}

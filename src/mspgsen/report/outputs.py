@@ -14,10 +14,10 @@ from mspgsen.metrics.stacked_mnist import PROTOCOL_SAMPLES as STACKED_SAMPLES
 from mspgsen.report.plots import save_image_grid, save_partition_timeline, save_scatter, save_training_curves
 from mspgsen.sampling import draw
 from mspgsen.support.rundir import RunDir
+from mspgsen.training.disk_budget import PREVIEW_IMAGES  # counted in the disk budget too
 from mspgsen.training.state import TrainingState
 
 PREVIEW_SEED = 1234  # previews use the same latents at every step, so they can be compared
-PREVIEW_IMAGES = 64
 PREVIEW_POINTS = 2500
 
 

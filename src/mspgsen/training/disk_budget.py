@@ -19,7 +19,7 @@ HEADER_BYTES = 64 * 2**10  # a safetensors header with the run's metadata, round
 BYTES_PER_LOGGED_TICK = 4 * 2**10  # stats.jsonl, TensorBoard and controller.jsonl (3 KiB measured)
 BYTES_PER_POINTS_PREVIEW = 128 * 2**10  # a 2500-point scatter plot (measured 45-70 KiB)
 FINAL_OUTPUTS = 2**20  # samples.png, training_curves.png, metrics.json, the report page
-PREVIEW_IMAGES = 64
+PREVIEW_IMAGES = 64  # images in a preview grid (report/outputs.py draws this many)
 STEPS_COUNTED = 100_000  # logs of a longer (or time-limited) run are counted for its first this many steps
 MARGIN = 0.25
 
