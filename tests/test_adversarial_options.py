@@ -10,7 +10,7 @@ from mspgsen.contracts import DataShape
 from mspgsen.resolve import resolve
 from mspgsen.errors import UserError
 from mspgsen.families import FAMILIES
-from mspgsen.objectives import r1_penalty
+from mspgsen.objectives import r1_of_scores, r1_penalty
 from mspgsen.training.loop import run_step
 
 from conftest import TINY, tiny_config
@@ -26,6 +26,13 @@ def test_r1_is_the_mean_squared_gradient_norm_on_real_samples():
     assert r1_penalty(half_square, x).item() == pytest.approx(x.pow(2).sum(dim=1).mean().item(), rel=1e-6)
 
 
+def test_r1_from_the_scores_of_the_loss_forward_equals_r1_from_a_forward_of_its_own():
+    critic = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 1), nn.Flatten(0))
+    real = torch.randn(32, 2)
+    leaf = real.clone().requires_grad_(True)
+    assert r1_of_scores(critic(leaf), leaf).item() == pytest.approx(r1_penalty(critic, real).item(), rel=1e-6)
+
+
 # dyngan conditions D on partitions but takes the same keys; it needs a finite set
 FAMILIES_WITH_R1 = [("dcgan", DataConfig(name="ring8")), ("dyngan", DataConfig(name="ring8", size=512))]
 
@@ -36,6 +43,26 @@ def test_r1_weight_sets_the_knob_and_the_term_joins_ds_loss(model, data):
     assert state.knobs.weight("D/r1") == 5.0  # the term is E‖∇D‖², its weight γ/2
     run_step(state, state.family.phases(), context(state), "fp32")
     assert "D/r1" in state.stats.collect()
+
+
+@pytest.mark.parametrize("model,data", FAMILIES_WITH_R1)
+def test_lazy_r1_runs_on_every_nth_step_only_at_n_times_the_weight(model, data):
+    """StyleGAN2's lazy regularisation: with r1_every=4 the term is computed on steps 0, 4, ... and
+    there D moves exactly as with R1 on every step at 4× γ; on the other steps as without R1."""
+    def one_step(step: int, overrides: list[str]) -> tuple[list[torch.Tensor], bool]:
+        """D's weights after the step numbered `step`, and whether R1 was computed in it."""
+        state = make_state(model, data, overrides=overrides)
+        state.step = step
+        run_step(state, state.family.phases(), context(state), "fp32")
+        return [p.detach().clone() for p in state.nets["D"].parameters()], "D/r1" in state.stats.collect()
+
+    lazy = ["model.r1_weight=10", "model.r1_every=4"]
+    assert make_state(model, data, overrides=lazy).knobs.weight("D/r1") == 20.0  # γ/2 × 4
+    for step, same_as in ((0, ["model.r1_weight=40"]), (3, ["model.r1_weight=0"]), (4, ["model.r1_weight=40"])):
+        (lazy_weights, computed), (weights, _) = one_step(step, lazy), one_step(step, same_as)
+        assert computed == (step % 4 == 0)
+        for lazy_p, p in zip(lazy_weights, weights):
+            torch.testing.assert_close(lazy_p, p)
 
 
 @pytest.mark.parametrize("model,data", FAMILIES_WITH_R1)

@@ -91,6 +91,11 @@ class StepContext:
     device: torch.device
     stats: Reporter
     world: Ranks = OneProcess()
+    step: int = 0  # the step being taken (the loop sets it): what a term run every N steps reads
+
+    def due(self, every: int) -> bool:
+        """Whether a term run every `every` steps (StyleGAN2's lazy regularisation) runs in this one."""
+        return self.step % every == 0
 
     def real(self) -> Batch:
         return self.stream.next()

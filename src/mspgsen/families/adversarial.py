@@ -6,6 +6,7 @@ it has them, a gradient-penalty weight or a clipping limit. Everything else is s
 from __future__ import annotations
 
 import dataclasses
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -18,7 +19,8 @@ from mspgsen.errors import UserError
 from mspgsen.families.base import discriminator_loss, with_noise
 from mspgsen.nn import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator, NetSpec
 from mspgsen.nn.packing import PackedDiscriminator, packed_shape
-from mspgsen.objectives import AdversarialLoss, clip_weights, feature_matching, gradient_penalty, r1_penalty
+from mspgsen.objectives import (AdversarialLoss, clip_weights, eager, feature_matching, gradient_penalty,
+                                 r1_of_scores)
 
 
 @dataclass
@@ -28,6 +30,9 @@ class AdversarialConfig(FamilyConfig):
     g_norm: Literal["family", "batch", "layer", "none"] = "family"  # G's norm layers; "family": its paper's
     d_norm: Literal["family", "batch", "layer", "none"] = "family"  # D's norm layers, likewise
     r1_weight: float = 0.0  # γ of the R1 penalty (γ/2)·E‖∇D(x)‖² on real samples; 0: off
+    # R1 on every N-th step only, weighted N×: StyleGAN2's lazy regularisation (Karras et al. 2020,
+    # sec. 3.1), which saves its double backward on the other N−1 steps
+    r1_every: int = setting(1, low=1)
     spectral_norm: Literal["family", "both", "g", "d", "none"] = "family"  # which sides get it; "family": its paper's
     bias: bool = True  # biases in the conv layers; false gives pytorch/examples' DCGAN layout exactly
     pack: int = setting(1, low=1)  # PacGAN: D judges this many samples at once (1: one, as published)
@@ -99,7 +104,7 @@ class AdversarialFamily(Family):
         if self.gp_weight():
             knobs.loss_weights["D/gp"] = self.gp_weight()
         if self.config.r1_weight:
-            knobs.loss_weights["D/r1"] = self.config.r1_weight / 2
+            knobs.loss_weights["D/r1"] = self.config.r1_weight / 2 * self.config.r1_every
         return knobs
 
     def phases(self) -> list[Phase]:
@@ -112,12 +117,17 @@ class AdversarialFamily(Family):
         with torch.no_grad():
             fake = ctx.nets["G"](ctx.latents(len(real)))
         real_in, fake_in = with_noise(real, ctx.knobs.noise()), with_noise(fake, ctx.knobs.noise())
-        real_scores, fake_scores = ctx.nets["D"](real_in), ctx.nets["D"](fake_in)
+        r1_due = self.config.r1_weight > 0 and ctx.due(self.config.r1_every)
+        if r1_due:  # R1 reads the gradient of the forward D's loss uses, so D reads the real batch once
+            real_in = real_in.detach().requires_grad_(True)
+        with eager() if r1_due else nullcontext():  # compiled graphs have no double backward
+            real_scores = ctx.nets["D"](real_in)
+        fake_scores = ctx.nets["D"](fake_in)
         terms = {"D/adv": discriminator_loss(ctx, self.loss, real_scores, fake_scores, samples=(real, fake))}
         if self.gp_weight():
             terms["D/gp"] = gradient_penalty(ctx.nets["D"], real_in, fake_in, self.config.pack)
-        if self.config.r1_weight:
-            terms["D/r1"] = r1_penalty(ctx.nets["D"], real_in, self.config.pack)
+        if r1_due:
+            terms["D/r1"] = r1_of_scores(real_scores, real_in, self.config.pack)
         return terms
 
     def generator_terms(self, ctx: StepContext) -> Terms:

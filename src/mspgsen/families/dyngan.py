@@ -107,7 +107,7 @@ class DynGAN(PartitionedTraining, AdversarialFamily):
                                                  samples=(batch.x, fake))}
         if self.gp_weight():  # on interpolates scored under the real end's partition
             terms["D/gp"] = gradient_penalty(lambda x: ctx.nets["D"](x, real_labels), batch.x, fake)
-        if self.config.r1_weight:
+        if self.config.r1_weight and ctx.due(self.config.r1_every):
             terms["D/r1"] = r1_penalty(lambda x: ctx.nets["D"](x, real_labels), batch.x)
         return terms
 

@@ -104,7 +104,7 @@ class MSPGSEN(Family):
         knobs.loss_weights.update({"G/aux_critic": self.config.aux_weight, "G/lgcl": self.config.contrastive_weight})
         knobs.noise_std = self.config.instance_noise
         if self.config.r1_weight:
-            knobs.loss_weights["D/r1"] = self.config.r1_weight / 2
+            knobs.loss_weights["D/r1"] = self.config.r1_weight / 2 * self.config.r1_every
         if self.grows():
             knobs.level, knobs.scales = 0.0, len(self._sizes())
         return knobs
@@ -179,7 +179,7 @@ class MSPGSEN(Family):
         if self.config.afe:
             aux = ctx.nets["D_aux"](torch.cat([self._real_middle(real, batch.x), fake.middle]), groups=2)
             terms["D/aux"] = self.loss.discriminator(aux[:n], aux[n:])
-        if self.config.r1_weight:
+        if self.config.r1_weight and ctx.due(self.config.r1_every):
             terms["D/r1"] = r1_penalty(lambda x: self._critic(ctx, self._real_pyramid(ctx, x), real_labels), batch.x)
         return terms
 

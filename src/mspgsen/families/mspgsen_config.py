@@ -65,5 +65,6 @@ class MSPGSENConfig(FamilyConfig):
     lr_decay: bool = True  # both learning rates fall linearly to 0 over the run ("linear-lr-decay")
     # γ of the R1 penalty (γ/2)·E‖∇D(x)‖² on real samples (not in the seed; 0: off)
     r1_weight: float = setting(0.0, low=0)
+    r1_every: int = setting(1, low=1)  # R1 on every N-th step, weighted N× (StyleGAN2's lazy regularisation)
     # a key of runs saved before 2026-12-05, read as the new one
     renamed_keys: ClassVar[dict] = {"d_spectral": ("spectral_norm", lambda on: "d" if on else "none")}

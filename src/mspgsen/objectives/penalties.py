@@ -2,6 +2,7 @@
 clipping (WGAN)."""
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Callable
 
 import torch
@@ -30,6 +31,19 @@ def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tenso
     return _per_pack(_input_gradient(critic, real.detach()), pack).pow(2).sum(dim=1).mean()
 
 
+def r1_of_scores(scores: torch.Tensor, real: torch.Tensor, pack: int = 1) -> torch.Tensor:
+    """R1 from the scores D gave `real` (a leaf that requires grad) in the forward its loss uses:
+    one D forward serves both, as in stylegan2-ada's Dreal phase (in fp32)."""
+    (grad,) = torch.autograd.grad(scores.sum(), real, create_graph=True)
+    return _per_pack(grad.float(), pack).pow(2).sum(dim=1).mean()
+
+
+def eager() -> AbstractContextManager:
+    """Compiled graphs (torch.compile's AOTAutograd) have no double backward, so a forward whose
+    input gradient a penalty trains on runs eagerly."""
+    return torch.compiler.set_stance("force_eager")
+
+
 def _per_pack(grad: torch.Tensor, pack: int) -> torch.Tensor:
     """One row per pack of `pack` consecutive samples (one per sample when `pack` is 1)."""
     return grad.reshape(len(grad) // pack, -1)
@@ -38,8 +52,7 @@ def _per_pack(grad: torch.Tensor, pack: int) -> torch.Tensor:
 def _input_gradient(critic: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """∇ₓ of the critic's scores, kept in the graph so a penalty on it trains D (in fp32)."""
     x = x.requires_grad_(True)
-    # compiled graphs (torch.compile's AOTAutograd) have no double backward: this one call runs eagerly
-    with torch.compiler.set_stance("force_eager"):
+    with eager():
         scores = critic(x)
     (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
     return grad.float()

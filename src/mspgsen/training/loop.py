@@ -79,6 +79,7 @@ def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: Run
 
 def run_step(state: TrainingState, phases: list[Phase], ctx: StepContext, precision: str) -> None:
     knobs = state.knobs
+    ctx.step = state.step
     for phase in phases:
         phase_ctx = phase_view(ctx, phase.trains, state.nets, state.wrapped)
         optimizer = state.optimizers[phase.optimizer]
