@@ -8,6 +8,10 @@ from PIL import Image
 
 from mspgsen import api
 from mspgsen.config import DataConfig
+from mspgsen.contracts import DataShape
+from mspgsen.families import FAMILIES
+from mspgsen.nn.attention import MultiHeadSelfAttention2d
+from mspgsen.resolve import resolve
 from mspgsen.errors import UserError
 from mspgsen.nn.vae import gram_matrix, style_loss
 from mspgsen.commands.reconstruct import slerp
@@ -16,7 +20,7 @@ from mspgsen.training.loop import run_step
 from conftest import tiny_config
 from test_families_contract import context, make_state
 
-SMALL = ["model.width=8", "model.attention_heads=1"]  # 8 heads of 64 dims are slow on 2 CPU cores
+SMALL = ["model.width=8", "model.attention_heads=1"]  # 8 heads are slow on 2 CPU cores
 
 
 def test_style_loss_is_zero_for_identical_features_and_positive_otherwise():
@@ -68,3 +72,31 @@ def test_a_missing_perceptual_extractor_is_a_clear_error(tmp_path, tiny_images):
                          extra=[*SMALL, f"model.perceptual_extractor={tmp_path / 'vgg.pth'}"])
     with pytest.raises(UserError, match="VGG-16"):
         api.train(config)
+
+
+def test_attention_has_the_seeds_eight_heads_with_q_k_v_of_64_dims_and_d_attends_at_7x7():
+    family = FAMILIES.get("vaegan")(resolve([{"model": "vaegan"}], []).model, DataShape("images", (3, 28, 28)))
+    nets = family.build_networks()
+    seen = {}
+    for side in ("G", "D"):
+        (attention,) = [m for m in nets[side].modules() if isinstance(m, MultiHeadSelfAttention2d)]
+        assert (attention.heads, attention.heads * attention.head_dim) == (8, 64)
+        assert attention.qkv.out_features == 3 * 64
+        attention.register_forward_hook(lambda module, args, out, side=side: seen.__setitem__(side, out.shape[-2:]))
+    nets["D"](family.generate(nets, torch.randn(2, family.latent_dim())))
+    assert seen == {"G": (14, 14), "D": (7, 7)}  # G keeps SAGAN's placement; D's at 7x7 costs 1/16 of 14x14's
+
+
+def test_d_reads_gs_batch_once_per_g_step_and_its_scores_are_ds_own(tiny_images):
+    """The perceptual and style terms take D's layers from the pass that scores G's batch: one pass of
+    D over the generated batch and one over the real batch per G step, where there were three."""
+    state = make_state("vaegan", DataConfig(name=str(tiny_images)), overrides=SMALL)
+    ctx = context(state)
+    discriminator = state.nets["D"]
+    batch_sizes = []
+    discriminator.features[0].register_forward_hook(lambda module, args, out: batch_sizes.append(len(args[0])))
+    state.nets["G"].requires_grad_(True)
+    state.family.generator_terms(ctx)
+    assert sorted(batch_sizes) == [8, 16]  # the real batch, then the reconstructed and sampled ones together
+    x = torch.randn(5, *state.family.shape.dims)
+    torch.testing.assert_close(discriminator.score_of(discriminator.features(x)), discriminator(x))

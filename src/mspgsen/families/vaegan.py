@@ -23,7 +23,8 @@ from mspgsen.contracts import DataShape, Family, Knobs, OptimizerPlan, Phase, St
 from mspgsen.families.base import discriminator_loss, register_family
 from mspgsen.nn import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator, NetSpec
 from mspgsen.nn.vae import (ConvEncoder, MLPEncoder, PointReconstructionNet, PretrainedFeatures, ReconstructionNet,
-                            kl_to_standard_normal, layer_features, perceptual_loss, reparameterise, style_loss)
+                            kl_to_standard_normal, layer_features, layers_and_last, perceptual_loss, reparameterise,
+                            style_loss)
 from mspgsen.objectives import NonSaturating
 
 VAEGAN_NETS = NetSpec(g_norm="batch", d_norm="batch", attention=True, attention_heads=8, up_kernel=3, dcgan_init=True)
@@ -43,7 +44,15 @@ class VAEGANConfig(FamilyConfig):
     style_weight: float = 1.0
     self_supervised_weight: float = 1.0
     perceptual_extractor: str | None = None  # a torchvision VGG-16 state dict; default: D's own layers
-    attention_heads: int = setting(8, low=1)  # heads of 64 dims in G's and D's attention (seed 003: 8)
+    attention_heads: int = setting(8, low=1)  # heads of G's and D's attention (seed 003: 8)
+    # their q, k and v dims over all heads (seed 003: "all 64"; 8 heads of 8). Runs before 2026-12-07
+    # had 8 heads of 64 each: 512
+    attention_dim: int = setting(64, low=1)
+    # D's attention sits at its largest map of at most this many positions per side (seed 003 does not
+    # place it): 8 puts it at 7x7 of a 28x28 image and 8x8 of a 32x32 one, where 32 (SAGAN's rule,
+    # which G keeps) put it at 14x14 and 16x16, at 16x the softmax cost for 8 heads. Runs before
+    # 2026-12-07 had 32
+    d_attention_size: int = setting(8, low=1)
 
 
 @register_family
@@ -79,7 +88,8 @@ class VAEGAN(Family):
                     "D": MLPDiscriminator(shape.dims[0], cfg.mlp_width, cfg.mlp_depth, spec),
                     "E": MLPEncoder(shape.dims[0], self.latent_dim(), cfg.mlp_width, cfg.mlp_depth),
                     "R": PointReconstructionNet(shape.dims[0])}
-        spec = dataclasses.replace(VAEGAN_NETS, attention_heads=cfg.attention_heads)
+        spec = dataclasses.replace(VAEGAN_NETS, attention_heads=cfg.attention_heads, attention_dim=cfg.attention_dim,
+                                   d_attention_positions=cfg.d_attention_size ** 2)
         return {"G": ConvGenerator(shape, latent, cfg.width, spec),
                 "D": ConvDiscriminator(shape, cfg.width, spec),
                 "E": ConvEncoder(shape, self.latent_dim(), cfg.width),
@@ -128,8 +138,11 @@ class VAEGAN(Family):
         mean, log_var = nets["E"](real)
         reconstructed = self._decode(nets, reparameterise(mean, log_var), real_labels)
         sampled = self._decode(nets, ctx.latents(len(real)), prior_labels)
-        fake_scores = self._judge(nets, torch.cat([reconstructed, sampled]), _joined(real_labels, prior_labels))
-        real_layers, fake_layers = self._layers(nets, real), self._layers(nets, reconstructed)
+        fake_scores, fake_layers = self._judge_and_layers(nets, torch.cat([reconstructed, sampled]),
+                                                          _joined(real_labels, prior_labels))
+        real_layers = self._layers(nets, real)
+        fake_layers = ([layer[:len(real)] for layer in fake_layers] if fake_layers is not None
+                       else self._layers(nets, reconstructed))
         pixels = real[0].numel()  # KL per pixel, on the scale of the per-pixel losses
         return {"G/adv": self.loss.generator(fake_scores),
                 "G/kl": kl_to_standard_normal(mean, log_var) / pixels,
@@ -137,6 +150,17 @@ class VAEGAN(Family):
                 "G/perceptual": perceptual_loss(fake_layers, real_layers),
                 "G/style": style_loss(fake_layers, real_layers),
                 "G/ss": F.l1_loss(nets["R"](reconstructed), real)}
+
+    def _judge_and_layers(self, nets, x: torch.Tensor, labels: torch.Tensor | None
+                          ) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
+        """D's scores of x and, from the same pass, the activations of D's body that the perceptual
+        and style terms compare (so D reads G's batch once per G step; its batch norm sees the
+        reconstructed and sampled halves together, as the scores do). None for the layers where a
+        pretrained extractor reads them instead."""
+        if self.extractor is not None and x.dim() == 4:
+            return self._judge(nets, x, labels), None
+        layers, last = layers_and_last(self._critic_body(nets), x)
+        return self._score_of(nets, last, labels), layers
 
     def _layers(self, nets, x: torch.Tensor) -> list[torch.Tensor]:
         if self.extractor is not None and x.dim() == 4:
@@ -157,6 +181,10 @@ class VAEGAN(Family):
 
     def _judge(self, nets, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         return nets["D"](x)
+
+    def _score_of(self, nets, last: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """D's score of the last map of its body (`_critic_body`)."""
+        return nets["D"].score_of(last)
 
     def _critic_body(self, nets) -> nn.Module:
         """The D whose layers the perceptual and style losses compare."""

@@ -77,6 +77,9 @@ class RepairedVAEGAN(PartitionedTraining, VAEGAN):
     def _judge(self, nets, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         return nets["D"](x, labels)
 
+    def _score_of(self, nets, last: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        return nets["D"].score_of(last, labels)
+
     def _critic_body(self, nets) -> nn.Module:
         return nets["D"].base
 

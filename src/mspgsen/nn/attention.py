@@ -54,12 +54,16 @@ class VectorSelfAttention(nn.Module):
 
 
 class MultiHeadSelfAttention2d(nn.Module):
-    """Multi-head attention over the positions of a feature map (seed 003: 8 heads, q/k/v of 64
-    dims each), projected back to the map's channels and added with a learned γ starting at 0."""
+    """Multi-head attention over the positions of a feature map, projected back to the map's
+    channels and added with a learned γ starting at 0. Seed 003 (sec. 4.1): "the dimensions of the
+    query, key and value of the attention mechanism are all 64, and the number of attention heads
+    is 8"; read as Vaswani et al.'s d_model: q, k and v of `dims` in all (by default the map's
+    channels, 64 at width 64), split into `heads` heads of dims/heads each."""
 
-    def __init__(self, channels: int, heads: int = 8, head_dim: int = 64, spectral_norm: bool = False):
+    def __init__(self, channels: int, heads: int = 8, dims: int | None = None, spectral_norm: bool = False):
         super().__init__()
-        self.heads, self.head_dim = heads, head_dim
+        self.heads, self.head_dim = heads, max(1, (dims or channels) // heads)
+        head_dim = self.head_dim
         self.qkv = spectral(nn.Linear(channels, 3 * heads * head_dim, bias=False), spectral_norm)
         self.out = spectral(nn.Linear(heads * head_dim, channels, bias=False), spectral_norm)
         self.gamma = nn.Parameter(torch.zeros(()))
@@ -72,7 +76,7 @@ class MultiHeadSelfAttention2d(nn.Module):
         return x + self.gamma * self.out(attended).transpose(1, 2).reshape(batch, channels, height, width)
 
 
-def attention_2d(channels: int, heads: int, spectral_norm: bool) -> nn.Module:
-    """SAGAN's single-head attention (heads = 0) or the multi-head kind."""
-    return MultiHeadSelfAttention2d(channels, heads, spectral_norm=spectral_norm) if heads else SelfAttention2d(
+def attention_2d(channels: int, heads: int, spectral_norm: bool, dims: int | None = None) -> nn.Module:
+    """SAGAN's single-head attention (heads = 0) or the multi-head kind (q/k/v of `dims` in all)."""
+    return MultiHeadSelfAttention2d(channels, heads, dims, spectral_norm) if heads else SelfAttention2d(
         channels, spectral_norm)

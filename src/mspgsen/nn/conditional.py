@@ -51,11 +51,14 @@ class ProjectionDiscriminator(nn.Module):
         """D's score and its last feature map (or hidden layer), before the head flattens it:
         what DynGAN's partitions are refined on."""
         last = self.base.features(x)
-        features = self.base.head_input_of(last)
-        score = self.base.head(features).squeeze(1)
+        return self.score_of(last, labels), last
+
+    def score_of(self, last: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The score of the base's last feature map, with the projection term under `labels`."""
+        score = self.base.score_of(last)
         if labels is not None:
-            score = score + (self.embed(labels) * features).sum(dim=1)
-        return score, last
+            score = score + (self.embed(labels) * self.base.head_input_of(last)).sum(dim=1)
+        return score
 
 
 class ProjectedCritic(nn.Module):

@@ -15,9 +15,6 @@ from mspgsen.nn.layers import dcgan_init, minibatch_std, norm2d, spectral
 from mspgsen.nn.spec import NetSpec
 
 MAX_WIDTH_MULTIPLIER = 8  # channels stop growing at 8x the base width (DCGAN's ngf*8)
-ATTENTION_MAX_POSITIONS = 32 * 32  # SAGAN's attention is O(positions²): keep it at ≤ 32x32 maps
-
-
 def generator_sizes(height: int, width: int) -> list[tuple[int, int]]:
     """Stage sizes from the base to the full image, e.g. 32x32 → [4, 8, 16, 32]."""
     sizes = [(height, width)]
@@ -32,8 +29,14 @@ def stage_widths(width: int, stages: int) -> list[int]:
     return [width * min(2 ** (stages - 1 - i), MAX_WIDTH_MULTIPLIER) for i in range(stages)]
 
 
-def attention_stage(sizes: list[tuple[int, int]]) -> int | None:
-    fitting = [i for i, (h, w) in enumerate(sizes) if h * w <= ATTENTION_MAX_POSITIONS]
+# SAGAN's rule for G: attention at its largest map of at most 32x32 positions (O(positions²)). At
+# 7x7 instead of 14x14, a 28x28 VAE-GAN reconstructed worse (docs/benchmarks.md, VAE-GAN's speed)
+G_ATTENTION_POSITIONS = 32 * 32
+
+
+def attention_stage(sizes: list[tuple[int, int]], max_positions: int) -> int | None:
+    """The largest stage of at most `max_positions` positions (attention costs O(positions²))."""
+    fitting = [i for i, (h, w) in enumerate(sizes) if h * w <= max_positions]
     return fitting[-1] if fitting else None
 
 
@@ -51,8 +54,9 @@ class ConvGenerator(nn.Module):
             _Up(widths[i - 1], widths[i], feature_sizes[i], spec.g_spectral_norm, norm2d(spec.g_norm, widths[i]),
                 nn.ReLU(),
                 spec.up_kernel, spec.bias) for i in range(1, len(feature_sizes)))
-        self.attention_index = attention_stage(feature_sizes) if spec.attention else None
-        self.attention = (attention_2d(widths[self.attention_index], spec.attention_heads, spec.g_spectral_norm)
+        self.attention_index = attention_stage(feature_sizes, G_ATTENTION_POSITIONS) if spec.attention else None
+        self.attention = (attention_2d(widths[self.attention_index], spec.attention_heads, spec.g_spectral_norm,
+                                       spec.attention_dim)
                           if self.attention_index is not None else None)
         if len(sizes) > 1:
             self.to_image = _Up(widths[-1], shape.channels, sizes[-1], False, nn.Identity(), nn.Tanh(), spec.up_kernel,
@@ -89,8 +93,8 @@ class ConvDiscriminator(nn.Module):
             size = (size[0] // 2, size[1] // 2) if downsample else size
             layers += [spectral(conv, spec.d_spectral_norm), norm2d(spec.d_norm if i else "none", out_channels),
                        nn.LeakyReLU(0.2)]
-            if not attend_done and size[0] * size[1] <= ATTENTION_MAX_POSITIONS:
-                layers.append(attention_2d(out_channels, spec.attention_heads, spec.d_spectral_norm))
+            if not attend_done and size[0] * size[1] <= spec.d_attention_positions:
+                layers.append(attention_2d(out_channels, spec.attention_heads, spec.d_spectral_norm, spec.attention_dim))
                 attend_done = True
             in_channels = out_channels
         self.features = nn.Sequential(*layers)
@@ -108,7 +112,11 @@ class ConvDiscriminator(nn.Module):
         return (minibatch_std(h) if self.minibatch_std else h).flatten(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.head_input(x)).squeeze(1)
+        return self.score_of(self.features(x))
+
+    def score_of(self, last: torch.Tensor) -> torch.Tensor:
+        """The score of the last feature map (what `features` returned)."""
+        return self.head(self.head_input_of(last)).squeeze(1)
 
 
 class _Up(nn.Sequential):

@@ -50,4 +50,8 @@ class MLPDiscriminator(nn.Module):
         return minibatch_std(h) if self.minibatch_std else h
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.head_input(x)).squeeze(1)
+        return self.score_of(self.features(x))
+
+    def score_of(self, last: torch.Tensor) -> torch.Tensor:
+        """The score of the last hidden layer (what `features` returned)."""
+        return self.head(self.head_input_of(last)).squeeze(1)

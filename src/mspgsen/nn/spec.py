@@ -13,7 +13,9 @@ class NetSpec:
     g_spectral_norm: bool = False  # spectral norm on every G layer but the output one (SAGAN)
     d_spectral_norm: bool = False  # likewise for D
     attention: bool = False  # self-attention in G and D
-    attention_heads: int = 0  # 0: SAGAN's single-head attention; N: N heads of 64 dims (seed 003)
+    attention_heads: int = 0  # 0: SAGAN's single-head attention; N: N heads (seed 003: 8)
+    attention_dim: int | None = None  # the N heads' q/k/v dims in all; None: the map's channels
+    d_attention_positions: int = 32 * 32  # D's attention sits at its largest map of at most this many positions
     up_kernel: int = 4  # G's transposed convs: 4 (DCGAN) or 3 (seed 003's 3x3, stride 2)
     dcgan_init: bool = False  # N(0, 0.02) conv weights
     bias: bool = True  # biases in the conv networks' layers (pytorch/examples' DCGAN has none)

@@ -89,12 +89,17 @@ class PointReconstructionNet(nn.Sequential):
 
 def layer_features(network: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     """The output of every activation of `network.features` (a Sequential) for input x."""
+    return layers_and_last(network, x)[0]
+
+
+def layers_and_last(network: nn.Module, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """The activations of `network.features` and its output (what the network's head reads)."""
     outputs = []
     for layer in network.features:
         x = layer(x)
         if isinstance(layer, (nn.LeakyReLU, nn.ReLU)):
             outputs.append(x)
-    return outputs
+    return outputs, x
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
