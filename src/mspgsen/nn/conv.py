@@ -29,8 +29,9 @@ def stage_widths(width: int, stages: int) -> list[int]:
     return [width * min(2 ** (stages - 1 - i), MAX_WIDTH_MULTIPLIER) for i in range(stages)]
 
 
-# SAGAN's rule for G: attention at its largest map of at most 32x32 positions (O(positions²)). At
-# 7x7 instead of 14x14, a 28x28 VAE-GAN reconstructed worse (docs/benchmarks.md, VAE-GAN's speed)
+# SAGAN's rule for G: attention at its largest map of at most 32x32 positions (O(positions²)). A
+# 28x28 VAE-GAN with G's attention at 7x7, or skipped, reconstructed worse than with it at 14x14
+# (docs/benchmarks.md, "VAE-GAN's step")
 G_ATTENTION_POSITIONS = 32 * 32
 
 
