@@ -45,7 +45,7 @@ def test_r1_weight_sets_the_knob_and_the_term_joins_ds_loss(model, data):
     assert "D/r1" in state.stats.collect()
 
 
-@pytest.mark.parametrize("model,data", FAMILIES_WITH_R1)
+@pytest.mark.parametrize("model,data", [*FAMILIES_WITH_R1, ("mspgsen", DataConfig(name="ring8"))])
 def test_lazy_r1_runs_on_every_nth_step_only_at_n_times_the_weight(model, data):
     """StyleGAN2's lazy regularisation: with r1_every=4 the term is computed on steps 0, 4, ... and
     there D moves exactly as with R1 on every step at 4× γ; on the other steps as without R1."""
