@@ -14,7 +14,8 @@ it, in a fixed order, so the first arm that breaks names the part (or the settin
                    default up to 32 px, where it broke the model; the arms after it leave it at its default)
     +apfl          the feedback loop
     +balance       the DQN balancer
-    defaults       the family's own defaults (its optimisers, EMA and instance noise): what a user gets
+    defaults       the family's own defaults (its optimisers, EMA, instance noise and batch size): what a
+                   user gets (the other arms train at the recipe's batch of 64)
 
 `--arms` picks some (by name), `--set` adds overrides to every mspgsen arm, and `--variant
 NAME=ARM:KEY=VALUE;...` adds an arm of its own: ARM's settings and these (e.g. the readings this
@@ -50,8 +51,9 @@ TRIED_ALONE = ("progressive",)  # off by default at Stacked MNIST's size: later 
 ARMS = ["dcgan-recipe", "skeleton", *(f"+{part}" for part in PARTS), "defaults"]
 COURSE = ("D(x)", "D(G(z))", "G(z)/diversity", "progressive-growth/level", "grad/G", "grad/net/D", "grad/net/D_aux",
           "grad/D")
-COLUMNS = (("stacked_modes", "modes", 1), ("stacked_kl", "KL", 2), ("stacked_confident", "confident %", 100),
-           ("stacked_fid[classifier:mnist]", "classifier FID", 1))
+# (metric, column, multiplier, decimals)
+COLUMNS = (("stacked_modes", "modes", 1, 0), ("stacked_kl", "KL", 1, 2), ("stacked_confident", "confident %", 100, 1),
+           ("stacked_fid[classifier:mnist]", "classifier FID", 1, 1))
 
 
 def arm_overrides(arm: str) -> tuple[str | None, list[str]]:
@@ -59,7 +61,7 @@ def arm_overrides(arm: str) -> tuple[str | None, list[str]]:
     if arm == "dcgan-recipe":
         return str(RECIPE), []
     if arm == "defaults":
-        return None, ["model.name=mspgsen", "data.name=stacked-mnist", "train.batch_size=64"]
+        return None, ["model.name=mspgsen", "data.name=stacked-mnist"]  # its own batch size too
     added = PARTS[:PARTS.index(arm[1:]) + 1] if arm.startswith("+") else ()
     tried_alone = [part for part in TRIED_ALONE if part in added and arm != f"+{part}"]
     return None, ["model.name=mspgsen", "data.name=stacked-mnist", "train.batch_size=64", *RECIPE_TRAINING,
@@ -98,12 +100,11 @@ def main() -> None:
     (root / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in results))
     print(f"\n{args.budget:g} s per arm, seed {args.seed}, {args.jobs} at a time on one thread each "
           f"({'AMX' if amx_available() else 'no AMX'}); runs in {root}\n")
-    print("| arm | " + " | ".join(label for _, label, _ in COLUMNS) + " | steps | images/s |")
+    print("| arm | " + " | ".join(label for _, label, _, _ in COLUMNS) + " | steps | images/s |")
     print("| --- " * (len(COLUMNS) + 3) + "|")
     for r in results:
-        print(f"| {r['arm']} | " + " | ".join(f"{r['metrics'].get(key, math.nan) * scale:.{1 if scale != 1 else 2}f}"
-                                              if key == "stacked_kl" else f"{r['metrics'].get(key, math.nan) * scale:.1f}"
-                                              for key, _, scale in COLUMNS)
+        print(f"| {r['arm']} | " + " | ".join(f"{r['metrics'].get(key, math.nan) * scale:.{decimals}f}"
+                                              for key, _, scale, decimals in COLUMNS)
               + f" | {r['steps']} | {r['images_per_s']:.0f} |")
     print("\nThe course of each arm (at 10%, 20%, … 100% of its steps):")
     for r in results:
