@@ -14,7 +14,10 @@ SHARED_DATA = Path(os.environ.get("MSPGSEN_TEST_DATA", REPO.parent / "shared" / 
 # Small networks and few steps: every family trains in about a second on CPU.
 TINY = ["train.progress=false", "train.log_every=5", "train.sample_every=1000000", "train.checkpoint_every=1000000",
         "model.width=8", "model.mlp_width=32", "model.mlp_depth=2", "train.eval_samples=500",
-        "train.final_eval_n=500"]
+        "train.final_eval_n=500",
+        # one thread: the automatic count follows the machine's load (2 threads on an idle 2-core CPU, 1
+        # beside another job), and two runs a test compares must not round differently
+        "train.threads=1"]
 
 
 def pytest_collection_modifyitems(items):
