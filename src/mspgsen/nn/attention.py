@@ -63,9 +63,9 @@ class MultiHeadSelfAttention2d(nn.Module):
     def __init__(self, channels: int, heads: int = 8, dims: int | None = None, spectral_norm: bool = False):
         super().__init__()
         self.heads, self.head_dim = heads, max(1, (dims or channels) // heads)
-        head_dim = self.head_dim
-        self.qkv = spectral(nn.Linear(channels, 3 * heads * head_dim, bias=False), spectral_norm)
-        self.out = spectral(nn.Linear(heads * head_dim, channels, bias=False), spectral_norm)
+        inner = heads * self.head_dim
+        self.qkv = spectral(nn.Linear(channels, 3 * inner, bias=False), spectral_norm)
+        self.out = spectral(nn.Linear(inner, channels, bias=False), spectral_norm)
         self.gamma = nn.Parameter(torch.zeros(()))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -55,9 +55,10 @@ class ProjectionDiscriminator(nn.Module):
 
     def score_of(self, last: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """The score of the base's last feature map, with the projection term under `labels`."""
-        score = self.base.score_of(last)
+        features = self.base.head_input_of(last)  # once: with minibatch_std on, it is a batch statistic
+        score = self.base.head(features).squeeze(1)
         if labels is not None:
-            score = score + (self.embed(labels) * self.base.head_input_of(last)).sum(dim=1)
+            score = score + (self.embed(labels) * features).sum(dim=1)
         return score
 
 

@@ -15,6 +15,8 @@ from mspgsen.nn.layers import dcgan_init, minibatch_std, norm2d, spectral
 from mspgsen.nn.spec import NetSpec
 
 MAX_WIDTH_MULTIPLIER = 8  # channels stop growing at 8x the base width (DCGAN's ngf*8)
+
+
 def generator_sizes(height: int, width: int) -> list[tuple[int, int]]:
     """Stage sizes from the base to the full image, e.g. 32x32 → [4, 8, 16, 32]."""
     sizes = [(height, width)]
