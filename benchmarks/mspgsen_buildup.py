@@ -39,7 +39,7 @@ from pathlib import Path
 
 from mspgsen import api
 from mspgsen.evaluation.classifier import default_path
-from mspgsen.training.hardware import amx_available
+from mspgsen.training.hardware import cpu_bf16_summary
 
 RECIPE = Path(__file__).parents[1] / "configs" / "stacked-mnist.yaml"
 RECIPE_TRAINING = ["model.optim_g.name=adam", "model.optim_g.lr=4e-4", "model.optim_g.betas=[0.5,0.99]",
@@ -99,7 +99,7 @@ def main() -> None:
         results = list(pool.map(_run, jobs))
     (root / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in results))
     print(f"\n{args.budget:g} s per arm, seed {args.seed}, {args.jobs} at a time on one thread each "
-          f"({'AMX' if amx_available() else 'no AMX'}); runs in {root}\n")
+          f"({cpu_bf16_summary()}); runs in {root}\n")
     print("| arm | " + " | ".join(label for _, label, _, _ in COLUMNS) + " | steps | images/s |")
     print("| --- " * (len(COLUMNS) + 3) + "|")
     for r in results:

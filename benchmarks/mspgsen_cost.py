@@ -24,7 +24,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from mspgsen.data.images import ImageTensorSource
 from mspgsen.families import FAMILIES
 from mspgsen.resolve import resolve
-from mspgsen.training.hardware import amx_available, choose_precision
+from mspgsen.training.hardware import choose_precision, cpu_bf16_summary
 from mspgsen.training.loop import run_step
 from mspgsen.training.state import TrainingState
 
@@ -68,8 +68,7 @@ def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
     dims = tuple(int(v) for v in args.size.split("x"))
-    amx = "with AMX (bf16 autocast)" if amx_available() else "without AMX (fp32)"
-    print(f"{torch.get_num_threads()} thread(s), CPU {amx}, torch {torch.__version__}, {args.size} images, "
+    print(f"{torch.get_num_threads()} thread(s), CPU with {cpu_bf16_summary()}, torch {torch.__version__}, {args.size} images, "
           f"batch {args.batch_size}, compile {args.compile}, {time.strftime('%Y-%m-%d')}")
     common = [f"train.compile={args.compile}"]
     built = {name: build(name, dims, args.batch_size, common + (args.set if name == "mspgsen" else []))

@@ -16,7 +16,7 @@ import torch
 
 from mspgsen import api
 from mspgsen.families import study_families
-from mspgsen.training.hardware import amx_available
+from mspgsen.training.hardware import cpu_bf16_summary
 
 
 def main() -> None:
@@ -37,7 +37,7 @@ def main() -> None:
             seconds = time.perf_counter() - began
             rows.append((family, seconds))
             print(f"{family}: {args.n} samples in {seconds:.1f} s", flush=True)
-    print(f"\nCPU {'with' if amx_available() else 'without'} AMX, {torch.get_num_threads()} threads, torch "
+    print(f"\nCPU with {cpu_bf16_summary()}, {torch.get_num_threads()} threads, torch "
           f"{torch.__version__}; 3x28x28 (Stacked MNIST), {args.n} samples\n")
     print("| family | seconds | samples/s |\n| --- | --- | --- |")
     for family, seconds in rows:

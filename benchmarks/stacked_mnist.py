@@ -32,7 +32,7 @@ from mspgsen import api
 from mspgsen.evaluation.classifier import default_path
 from mspgsen.config import load_yaml
 from mspgsen.families import FAMILIES, study_families
-from mspgsen.training.hardware import amx_available
+from mspgsen.training.hardware import cpu_bf16_summary
 
 FID = "stacked_fid[classifier:mnist]"
 
@@ -100,7 +100,7 @@ def main() -> None:
     for earlier in args.earlier:
         results += [json.loads(line) for line in Path(earlier).read_text().splitlines() if line.strip()]
     families = list(dict.fromkeys([*families, *(r["family"] for r in results)]))
-    print(f"\n{args.budget:g} s of training per run on {args.device} ({'AMX' if amx_available() else 'no AMX'}), "
+    print(f"\n{args.budget:g} s of training per run on {args.device} ({cpu_bf16_summary()}), "
           f"{args.jobs} run(s) at a time{f', {threads} thread(s) each' if threads else ''}, 26,000 samples; "
           f"runs in {root}{' and ' + ', '.join(args.earlier) if args.earlier else ''}\n")
     print("| family | seeds | modes (of 1000) | KL | confident % | classifier FID | images/s | steps |")

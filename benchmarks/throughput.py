@@ -40,7 +40,7 @@ from mspgsen.data.images import ImageTensorSource
 from mspgsen.families import FAMILIES, study_families
 from mspgsen.resolve import resolve
 from mspgsen.training.device import resolve_device
-from mspgsen.training.hardware import amx_available, choose_precision
+from mspgsen.training.hardware import choose_precision, cpu_bf16_summary
 from mspgsen.training.loop import run_step
 from mspgsen.training.state import TrainingState
 
@@ -205,7 +205,7 @@ def race_reference(args, device: torch.device) -> None:
             print(f"{size} {name}: {args.batch_size / per_step:.0f} images/s", flush=True)
         params = f"G {ours_g / 1e6:.3f}M, D {ours_d / 1e6:.3f}M (equal in both)"
         rows.append((size, params, None, None, None, None))
-    print(f"\nCPU: {'AMX bf16 present' if amx_available() else 'no AMX'}, {torch.get_num_threads()} threads, torch "
+    print(f"\nCPU: {cpu_bf16_summary()}, {torch.get_num_threads()} threads, torch "
           f"{torch.__version__}; batch {args.batch_size}; median of {args.windows} interleaved windows of "
           f"{args.steps} steps after {args.warmup} warm-up steps; auto chose {auto.value} ({auto.reason})\n")
     print("| size | contender | images/s | x reference | ms/step min-max |")

@@ -266,3 +266,29 @@ def test_a_grouped_minibatch_spread_is_each_groups_own():
     assert torch.equal(joined, torch.cat([minibatch_std(real), minibatch_std(fake)]))
     with pytest.raises(ValueError, match="equal groups"):
         minibatch_std(torch.randn(5, 3), groups=2)
+
+
+def test_sagans_attention_is_x_plus_gamma_softmax_q_k_v_by_hand():
+    from mspgsen.nn import SelfAttention2d
+    torch.manual_seed(0)
+    attention = SelfAttention2d(16)
+    with torch.no_grad():
+        attention.attention.gamma.fill_(0.7)
+    x = torch.randn(2, 16, 3, 4)
+    tokens = x.flatten(2).transpose(1, 2)  # [B, 12 positions, 16]
+    block = attention.attention
+    q, k, v = tokens @ block.query.weight.T, tokens @ block.key.weight.T, tokens @ block.value.weight.T
+    expected = torch.empty_like(tokens)
+    for b in range(2):
+        for i in range(12):  # position i attends to every j with weight exp(q_i·k_j) / Σ_j' exp(q_i·k_j')
+            weights = torch.exp(q[b, i] @ k[b].T)
+            expected[b, i] = tokens[b, i] + 0.7 * (weights / weights.sum()) @ v[b]
+    assert torch.allclose(attention(x), expected.transpose(1, 2).reshape(2, 16, 3, 4), atol=1e-5)
+
+
+def test_hinge_terms_by_hand():
+    from mspgsen.objectives import Hinge
+    real, fake = torch.tensor([2.0, 0.5, -1.0]), torch.tensor([-2.0, 0.0, 0.5])
+    # D: mean(max(0, 1 − D(x))) + mean(max(0, 1 + D(G(z)))) = (0 + 0.5 + 2)/3 + (0 + 1 + 1.5)/3
+    assert Hinge().discriminator(real, fake).item() == pytest.approx(2.5 / 3 + 2.5 / 3)
+    assert Hinge().generator(fake).item() == pytest.approx(0.5)  # G: −mean D(G(z))

@@ -23,40 +23,47 @@ CPU = torch.device("cpu")
 
 
 @pytest.fixture
-def amx(monkeypatch):
-    """Fake the CPU's AMX report: amx(True) or amx(False)."""
-    def fake(present: bool) -> None:
-        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: present, raising=False)
-        monkeypatch.setattr(hardware, "_cpu_flag", lambda flag: present)
+def cpu_flags(monkeypatch):
+    """Fake the CPU's report: cpu_flags("amx_bf16", "avx512_bf16"), or cpu_flags() for an AVX2-only CPU."""
+    def fake(*flags: str) -> None:
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: "amx_bf16" in flags, raising=False)
+        monkeypatch.setattr(hardware, "_cpu_flag", lambda flag: flag in flags)
     return fake
 
 
-def test_auto_precision_is_fp32_on_a_cpu_without_amx(amx):
-    amx(False)
+def test_auto_precision_is_fp32_on_a_cpu_without_native_bf16(cpu_flags):
+    cpu_flags("avx2", "avx512f")
     choice = choose_precision("auto", CPU, "images")
-    assert choice.value == "fp32" and "no AMX" in choice.reason
+    assert choice.value == "fp32" and "neither AMX nor AVX-512 BF16" in choice.reason
 
 
-def test_auto_precision_is_bf16_on_a_cpu_with_amx(amx):
-    amx(True)
+def test_auto_precision_is_bf16_on_a_cpu_with_amx(cpu_flags):
+    cpu_flags("amx_bf16", "avx512_bf16")
     choice = choose_precision("auto", CPU, "images")
     assert choice.value == "bf16" and "AMX" in choice.reason
 
 
-def test_auto_precision_keeps_the_2d_mlps_in_fp32_even_with_amx(amx):
-    amx(True)
-    assert choose_precision("auto", CPU, "points").value == "fp32"
+def test_auto_precision_is_bf16_on_a_cpu_with_avx512_bf16_but_no_amx(cpu_flags):
+    cpu_flags("avx2", "avx512f", "avx512_bf16")
+    choice = choose_precision("auto", CPU, "images")
+    assert choice.value == "bf16" and choice.reason == "this CPU has AVX-512 BF16 instructions"
 
 
-def test_a_precision_the_user_sets_is_kept(amx):
-    amx(False)
+def test_auto_precision_keeps_the_2d_mlps_in_fp32_even_with_native_bf16(cpu_flags):
+    for flags in (("amx_bf16", "avx512_bf16"), ("avx512_bf16",)):
+        cpu_flags(*flags)
+        assert choose_precision("auto", CPU, "points").value == "fp32"
+
+
+def test_a_precision_the_user_sets_is_kept(cpu_flags):
+    cpu_flags()
     assert choose_precision("bf16", CPU, "images").value == "bf16"
-    amx(True)
+    cpu_flags("amx_bf16", "avx512_bf16")
     assert choose_precision("fp32", CPU, "images").value == "fp32"
 
 
-def test_the_run_header_and_config_say_which_precision_and_why(tmp_path, tiny_images, amx, capsys):
-    amx(True)
+def test_the_run_header_and_config_say_which_precision_and_why(tmp_path, tiny_images, cpu_flags, capsys):
+    cpu_flags("amx_bf16")
     api.train(tiny_config(tmp_path, data=str(tiny_images), steps=2))
     printed = capsys.readouterr().out
     assert "precision: bf16 (this CPU has AMX bf16 units)" in printed

@@ -63,7 +63,7 @@ def evaluate(run_dir: str | Path | None = None, samples: str | Path | None = Non
 
 
 def sampling_precision(loaded, device: torch.device) -> str:
-    """The precision the run's own setting gives on this device (bf16 on an AMX CPU for images)."""
+    """The precision the run's own setting gives on this device (bf16 for images on a CPU with native bf16)."""
     return choose_precision(loaded.config.train.precision, device, loaded.shape.kind).value
 
 

@@ -60,11 +60,11 @@ class TrainConfig:
     batch_size: int = setting(128, low=1, flag="batch_size", help="samples per batch")
     seed: int = setting(0, flag="seed", help="random seed")
     device: str = setting("auto", resumable=True, flag="device", help="auto | cpu | cuda | cuda:N")
-    # bf16 autocasts the forward passes; auto: bf16 where the device has bf16 matrix units (a CUDA GPU,
-    # a CPU with AMX) and the networks are convolutional, fp32 elsewhere (training/hardware.py)
+    # bf16 autocasts the forward passes; auto: bf16 where the device computes bf16 natively (a CUDA GPU,
+    # a CPU with AMX or AVX-512 BF16) and the networks are convolutional, fp32 elsewhere (training/hardware.py)
     precision: Literal["auto", "fp32", "bf16"] = setting(
         "auto", resumable=True, flag="precision",
-        help="auto: bf16 for image networks on a GPU or an AMX CPU, fp32 elsewhere")
+        help="auto: bf16 for image networks on a GPU or a CPU with AMX or AVX-512 BF16, fp32 elsewhere")
     threads: int = setting(0, resumable=True, flag="threads",
                            help="CPU threads; 0: OMP_NUM_THREADS, else 1 for small networks and the free cores "
                                 "for large ones")

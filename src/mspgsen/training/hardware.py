@@ -4,10 +4,12 @@ Both are chosen once, at the start of a run, from what the hardware reports and 
 work is; both can be fixed by the user (`--precision`, `--threads` or `OMP_NUM_THREADS`).
 The reasons are printed in the run's first lines and written into its config.yaml.
 
-- Precision. bf16 autocast pays where the device has bf16 matrix units: a CUDA GPU that
-  supports bf16, or a CPU with AMX (Intel Sapphire Rapids and later), where bf16 convolutions
-  run 3-4x faster than fp32. On a CPU without AMX bf16 is emulated and slower, so fp32. The
-  2-D mixtures' MLPs are bound by per-operation overhead, not arithmetic: fp32 there too
+- Precision. bf16 autocast pays where the device computes bf16 natively: a CUDA GPU that
+  supports bf16, a CPU with AMX (Intel Sapphire Rapids and later), where bf16 convolutions
+  run 3-4x faster than fp32, or a CPU with AVX-512 BF16 dot products (`avx512_bf16`: AMD Zen 4
+  and later, Intel Cooper Lake), where oneDNN's bf16 convolutions still beat fp32 (an AMD EPYC
+  without AMX, one thread, 3x28x28 at batch 64: every family's step 1.2-1.7x; docs/benchmarks.md). With neither (AVX2 only) bf16 is emulated and slower, so fp32.
+  The 2-D mixtures' MLPs are bound by per-operation overhead, not arithmetic: fp32 there too
   (bf16 was 10% slower on the demo on an AMX CPU).
 - Threads. Small networks (the 2-D MLPs, tiny convs) gain nothing from threads and lose a lot
   when another job shares the cores: spinning threads made the demo 6.7x slower with one
@@ -43,6 +45,23 @@ class Choice:
         return f"{what}: {self.value} ({self.reason})"
 
 
+def cpu_bf16_units() -> str | None:
+    """The CPU's native bf16 arithmetic, in words, or None where it has none."""
+    if amx_available():
+        return "AMX bf16 units"
+    if _cpu_flag("avx512_bf16"):
+        return "AVX-512 BF16 instructions"
+    return None
+
+
+def cpu_bf16_summary() -> str:
+    """What benchmarks print of the CPU: its native bf16 arithmetic, or that it has none."""
+    units = cpu_bf16_units()
+    if units is None:
+        return "no native bf16 (no AMX, no AVX-512 BF16)"
+    return units if units.startswith("AMX") else f"{units}, no AMX"
+
+
 def amx_available() -> bool:
     """True when the CPU has AMX tiles with bf16 (torch's own check, else /proc/cpuinfo's flags)."""
     check = getattr(torch.cpu, "_is_amx_tile_supported", None)
@@ -73,9 +92,10 @@ def choose_precision(setting: str, device: torch.device, data_kind: str) -> Choi
         if torch.cuda.is_bf16_supported():
             return Choice("bf16", f"{torch.cuda.get_device_name(device)} computes bf16 natively")
         return Choice("fp32", f"{torch.cuda.get_device_name(device)} has no native bf16")
-    if device.type == "cpu" and amx_available():
-        return Choice("bf16", "this CPU has AMX bf16 units")
-    return Choice("fp32", f"this {device.type.upper()} has no bf16 matrix units (no AMX)")
+    units = cpu_bf16_units() if device.type == "cpu" else None
+    if units:
+        return Choice("bf16", f"this CPU has {units}")
+    return Choice("fp32", f"this {device.type.upper()} has no native bf16 (neither AMX nor AVX-512 BF16)")
 
 
 def usable_cores() -> int:
