@@ -292,3 +292,22 @@ def test_hinge_terms_by_hand():
     # D: mean(max(0, 1 − D(x))) + mean(max(0, 1 + D(G(z)))) = (0 + 0.5 + 2)/3 + (0 + 1 + 1.5)/3
     assert Hinge().discriminator(real, fake).item() == pytest.approx(2.5 / 3 + 2.5 / 3)
     assert Hinge().generator(fake).item() == pytest.approx(0.5)  # G: −mean D(G(z))
+
+
+def test_spectral_norm_on_g_changes_nothing_its_batch_norm_takes_out():
+    """In SAGAN's G every spectral-normed layer is followed by batch norm, so W/σ(W) must compute
+    what W computes. A bias per position on the projection from z broke this: spectral norm
+    shrank z's part against it, and G learned to ignore z (SAGAN collapsed on Stacked MNIST)."""
+    from mspgsen.nn import ConvGenerator, NetSpec
+    shape = DataShape("images", (3, 28, 28))
+    torch.manual_seed(0)
+    normed = ConvGenerator(shape, 16, 8, NetSpec(g_norm="batch", g_spectral_norm=True))
+    plain = ConvGenerator(shape, 16, 8, NetSpec(g_norm="batch"))
+    weights = {k.replace("parametrizations.weight.original", "weight"): v for k, v in normed.state_dict().items()
+               if not k.endswith(("._u", "._v"))}
+    plain.load_state_dict(weights, strict=False)
+    with torch.no_grad():
+        plain.project.bias.zero_()
+    z = torch.randn(32, 16)
+    assert normed.project.bias is None
+    assert torch.allclose(normed(z), plain(z), atol=1e-4)
