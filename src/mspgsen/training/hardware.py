@@ -8,7 +8,8 @@ The reasons are printed in the run's first lines and written into its config.yam
   supports bf16, a CPU with AMX (Intel Sapphire Rapids and later), where bf16 convolutions
   run 3-4x faster than fp32, or a CPU with AVX-512 BF16 dot products (`avx512_bf16`: AMD Zen 4
   and later, Intel Cooper Lake), where oneDNN's bf16 convolutions still beat fp32 (an AMD EPYC
-  without AMX, one thread, 3x28x28 at batch 64: every family's step 1.2-1.7x; docs/benchmarks.md). With neither (AVX2 only) bf16 is emulated and slower, so fp32.
+  without AMX, one thread, 3x28x28 at batch 64: every family's step 1.2-2.0x faster;
+  docs/benchmarks.md). With neither (AVX2 only) bf16 is emulated and slower, so fp32.
   The 2-D mixtures' MLPs are bound by per-operation overhead, not arithmetic: fp32 there too
   (bf16 was 10% slower on the demo on an AMX CPU).
 - Threads. Small networks (the 2-D MLPs, tiny convs) gain nothing from threads and lose a lot
