@@ -85,8 +85,10 @@ def run_step(state: TrainingState, phases: list[Phase], ctx: StepContext, precis
         optimizer = state.optimizers[phase.optimizer]
         for group in optimizer.param_groups:
             group["lr"] = knobs.lr(phase.optimizer, state.base_lrs[phase.optimizer]) * group.get("lr_ratio", 1.0)
-        for name, net in state.nets.items():
-            net.requires_grad_(name in phase.trains)
+        for name, parameters in state.parameters.items():  # the lists, not Module.requires_grad_'s tree walk
+            trains = name in phase.trains
+            for parameter in parameters:
+                parameter.requires_grad_(trains)
         for _ in range(knobs.repeats.get(phase.name, 1)):
             optimizer.zero_grad(set_to_none=True)
             with autocast(state.device, precision):

@@ -44,6 +44,7 @@ class TrainingState:
         self.wrapped = wrap_networks(self.nets, world, device)  # DDP views; {} in one process
         # what each update's power iteration refreshes, found once (the networks never change)
         self.spectral_norms = {name: power_iterations(net) for name, net in self.nets.items()}
+        self.parameters = {name: list(net.parameters()) for name, net in self.nets.items()}
         self.stats = StatsCollector(world.mean)  # averaged over the processes (as is, in one)
         self.trends = Trends()
         self.step = 0
