@@ -19,6 +19,18 @@ def test_family_defaults_follow_the_papers():
     assert (dcgan.name, dcgan.optim_g.lr, dcgan.optim_g.betas) == ("dcgan", 2e-4, (0.5, 0.999))
 
 
+def test_a_familys_own_batch_size_is_its_default_and_the_users_wins(tmp_path: Path):
+    """sagan trains at batch 64 unless told otherwise (at 128 a seed collapsed); others keep 128."""
+    assert resolve([{"model": "sagan"}]).train.batch_size == 64
+    assert resolve([{"model": "dcgan"}]).train.batch_size == 128
+    assert resolve([{"model": "sagan-wgangp"}]).train.batch_size == 128
+    assert resolve([{"model": "sagan"}], ["train.batch_size=32"]).train.batch_size == 32
+    assert api.configure(model="sagan", batch_size=256).train.batch_size == 256
+    config_file = tmp_path / "c.yaml"
+    config_file.write_text("model: sagan\ntrain: {batch_size: 48}\n")
+    assert api.configure(config_file=config_file).train.batch_size == 48
+
+
 def test_later_sources_override_earlier_and_set_overrides_all(tmp_path: Path):
     config_file = tmp_path / "c.yaml"
     config_file.write_text("model: {name: wgan-gp, n_critic: 3}\ntrain: {steps: 7, batch_size: 32}\n")

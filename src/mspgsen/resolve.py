@@ -41,7 +41,7 @@ def resolve(sources: list[dict[str, Any]], overrides: list[str] = ()) -> RunConf
     model_raw["name"] = family.name
     check_top_level(raw)
     train_raw = raw.get("train") or {}
-    if isinstance(train_raw, dict):  # the family's own training defaults (mspgsen's batch) under the user's
+    if isinstance(train_raw, dict):  # the family's own training defaults (sagan's batch) under the user's
         train_raw = {**family.train_defaults, **train_raw}
     config = RunConfig(
         model=from_mapping(family.Config, model_raw, "model"),
