@@ -107,6 +107,42 @@ def test_resume_of_an_image_run_is_exact(tmp_path, tiny_images):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_fused_adam_resumes_a_channels_last_weight_exactly():
+    """A checkpoint gives Adam's moments back row-major; the fused kernels read them as flat memory
+    in the weight's layout, so a channels-last conv weight was updated with other elements'
+    moments after a resume (CPU and CUDA alike) until the moments got the weight's layout."""
+    from mspgsen.config import OptimizerConfig
+    from mspgsen.training.optim import build_optimizer
+    from mspgsen.training.state import match_parameter_layouts
+
+    start = torch.randn(8, 3, 4, 4, generator=torch.Generator().manual_seed(0)).to(memory_format=torch.channels_last)
+    grads = torch.Generator().manual_seed(1)
+    grads = [torch.randn(8, 3, 4, 4, generator=grads).to(memory_format=torch.channels_last) for _ in range(6)]
+
+    def train(weight, optimizer, steps):
+        for grad in steps:
+            weight.grad = grad.clone(memory_format=torch.preserve_format)
+            optimizer.step()
+
+    def fresh(values):
+        weight = torch.nn.Parameter(values.clone(memory_format=torch.preserve_format))
+        optimizer = build_optimizer(OptimizerConfig(name="adam", lr=1e-3, betas=(0.5, 0.999)), [weight], torch.device("cpu"))
+        return weight, optimizer
+
+    straight, straight_opt = fresh(start)
+    train(straight, straight_opt, grads)
+    split, split_opt = fresh(start)
+    train(split, split_opt, grads[:3])
+    saved = split_opt.state_dict()
+    stored = {"state": {i: {k: v.contiguous() for k, v in s.items()} for i, s in saved["state"].items()},
+              "param_groups": saved["param_groups"]}  # as a safetensors checkpoint gives them back
+    resumed, resumed_opt = fresh(split.detach())
+    resumed_opt.load_state_dict(stored)
+    match_parameter_layouts(resumed_opt)
+    train(resumed, resumed_opt, grads[3:])
+    assert torch.equal(resumed, straight)
+
+
 def test_resume_refuses_to_change_the_model(tmp_path):
     api.train(tiny_config(tmp_path, steps=2))
     config = api.configure(base_run=tmp_path / "run", out=str(tmp_path / "run"), steps=4,

@@ -93,6 +93,7 @@ class TrainingState:
             self.ema.model.load_state_dict(state["ema"])
         for name, optimizer in self.optimizers.items():
             optimizer.load_state_dict(state["optimizers"][name])
+            match_parameter_layouts(optimizer)
         self.knobs.load_state_dict(state["knobs"])
         # before 2026-12-05 DynGAN's partition was kept among the knobs
         legacy = {"partition": state["knobs"]["partition"]} if state["knobs"].get("partition") else {}
@@ -103,6 +104,23 @@ class TrainingState:
         restore_rng(state["rng"])
         self.latest_metrics = dict(state.get("latest_metrics", {}))
         self.best = dict(state.get("best", {}))
+
+
+def match_parameter_layouts(optimizer: torch.optim.Optimizer) -> None:
+    """Give each per-parameter state tensor (Adam's moments) its parameter's memory layout.
+
+    A checkpoint stores tensors contiguous, so a channels-last conv weight came back with
+    row-major moments; the fused Adam kernels walk the parameter, its gradient and its moments as
+    flat memory, so each element was then updated with another element's moments (a resumed run
+    parted from a straight one by ~4e-3 within 3 steps at lr 1e-3). torch's load_state_dict keeps
+    the stored layout."""
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            state = optimizer.state.get(parameter, {})
+            for key, value in state.items():
+                if (isinstance(value, torch.Tensor) and value.shape == parameter.shape
+                        and value.stride() != parameter.stride()):
+                    state[key] = torch.empty_like(parameter, dtype=value.dtype).copy_(value)
 
 
 def _to(value: Any, device: torch.device) -> Any:
