@@ -389,9 +389,9 @@ def test_the_ema_follows_the_decay_a_controller_sets():
     torch.nn.init.zeros_(model.weight)
     ema = EMA(model, decay=0.999)
     torch.nn.init.ones_(model.weight)
-    ema.update(model, step=10_000)  # the configured decay
+    ema.update(step=10_000)  # the configured decay
     assert float(ema.model.weight) == pytest.approx(0.001)
-    ema.update(model, step=10_001, decay=0.5)  # Knobs.ema_decay, as BALANCE sets it
+    ema.update(step=10_001, decay=0.5)  # Knobs.ema_decay, as BALANCE sets it
     assert float(ema.model.weight) == pytest.approx(0.001 + 0.5 * 0.999)
 
 

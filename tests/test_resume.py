@@ -112,8 +112,7 @@ def test_fused_adam_resumes_a_channels_last_weight_exactly():
     in the weight's layout, so a channels-last conv weight was updated with other elements'
     moments after a resume (CPU and CUDA alike) until the moments got the weight's layout."""
     from mspgsen.config import OptimizerConfig
-    from mspgsen.training.optim import build_optimizer
-    from mspgsen.training.state import match_parameter_layouts
+    from mspgsen.training.optim import build_optimizer, match_parameter_layouts
 
     start = torch.randn(8, 3, 4, 4, generator=torch.Generator().manual_seed(0)).to(memory_format=torch.channels_last)
     grads = torch.Generator().manual_seed(1)

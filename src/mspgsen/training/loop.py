@@ -25,7 +25,6 @@ def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: Run
     train, world = config.train, state.world
     phases = state.family.phases()
     ctx = state.step_context()
-    generator = state.nets[state.family.generator_key]
     progress = state.progress
     progress.start()
     guard = DivergenceGuard(train.nan_lr_factor, train.max_rollbacks)
@@ -41,7 +40,7 @@ def train_loop(state: TrainingState, config: RunConfig, run: RunDir, logger: Run
             run_step(state, phases, ctx, state.precision)
             state.step += 1
             if state.ema:
-                state.ema.update(generator, state.step, state.knobs.ema_decay)
+                state.ema.update(state.step, state.knobs.ema_decay)
             logger.advance()
             last = state.step == train.steps or out_of_time
             if last and state.step < train.steps:

@@ -12,7 +12,7 @@ from mspgsen.nn.spectral_norm import power_iterations
 from mspgsen.training.distributed import SINGLE, World, local_batch_size, wrap_networks
 from mspgsen.training.ema import EMA
 from mspgsen.training.fast import speed_up
-from mspgsen.training.optim import build_optimizer
+from mspgsen.training.optim import build_optimizer, match_parameter_layouts
 from mspgsen.training.progress import TrainingProgress
 from mspgsen.training.seeding import capture_rng, restore_rng
 from mspgsen.training.stats import StatsCollector
@@ -104,23 +104,6 @@ class TrainingState:
         restore_rng(state["rng"])
         self.latest_metrics = dict(state.get("latest_metrics", {}))
         self.best = dict(state.get("best", {}))
-
-
-def match_parameter_layouts(optimizer: torch.optim.Optimizer) -> None:
-    """Give each per-parameter state tensor (Adam's moments) its parameter's memory layout.
-
-    A checkpoint stores tensors contiguous, so a channels-last conv weight came back with
-    row-major moments; the fused Adam kernels walk the parameter, its gradient and its moments as
-    flat memory, so each element was then updated with another element's moments (a resumed run
-    parted from a straight one by ~4e-3 within 3 steps at lr 1e-3). torch's load_state_dict keeps
-    the stored layout."""
-    for group in optimizer.param_groups:
-        for parameter in group["params"]:
-            state = optimizer.state.get(parameter, {})
-            for key, value in state.items():
-                if (isinstance(value, torch.Tensor) and value.shape == parameter.shape
-                        and value.stride() != parameter.stride()):
-                    state[key] = torch.empty_like(parameter, dtype=value.dtype).copy_(value)
 
 
 def _to(value: Any, device: torch.device) -> Any:
